@@ -1,0 +1,62 @@
+"""Shared measuring tools for the benchmarks: wall time, peak resident memory, machine header.
+
+Peak memory is the rise of the process's resident-set high-water mark (VmHWM) over its resident size
+before the call, after resetting the mark through /proc/self/clear_refs (Linux). It sees every
+allocation, numpy's and torch's alike, which tracemalloc does not. Elsewhere it reports NaN.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import time
+from pathlib import Path
+
+STATUS = Path("/proc/self/status")
+
+
+def _status_kib(field: str) -> int:
+    for line in STATUS.read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def peak_memory_mib(fn) -> float:
+    """Peak resident memory (MiB) that ``fn()`` adds above the process's current resident size."""
+    if not STATUS.exists():
+        return float("nan")
+    gc.collect()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    except OSError:
+        return float("nan")
+    before = _status_kib("VmRSS")
+    fn()
+    return max(_status_kib("VmHWM") - before, 0) / 1024
+
+
+def best_time_s(fn, repeats: int = 3) -> float:
+    """Best wall time of ``repeats`` calls of ``fn()`` after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def header(*modules) -> str:
+    """Machine, Python, library versions and thread counts, printed at the top of every benchmark."""
+    import torch
+
+    lines = [
+        f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}",
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        + ", ".join(f"{m.__name__} {getattr(m, '__version__', '?')}" for m in modules),
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The collection: catalog model, papermill runner and report (no maths in here)."""
