@@ -2,7 +2,9 @@
 
 Peak memory is the rise of the process's resident-set high-water mark (VmHWM) over its resident size
 before the call, after resetting the mark through /proc/self/clear_refs (Linux). It sees every
-allocation, numpy's and torch's alike, which tracemalloc does not. Elsewhere it reports NaN.
+allocation, numpy's and torch's alike, which tracemalloc does not. Elsewhere it reports NaN. Memory that
+an earlier call freed stays resident and would hide a later call's peak, so each measurement runs in a
+fresh child process (:func:`peak_memory_in_child`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -35,6 +39,14 @@ def peak_memory_mib(fn) -> float:
     before = _status_kib("VmRSS")
     fn()
     return max(_status_kib("VmHWM") - before, 0) / 1024
+
+
+def peak_memory_in_child(script: str, *args) -> float:
+    """Run ``python script --child *args`` and read the peak MiB it prints on its last line."""
+    out = subprocess.run([sys.executable, script, "--child", *map(str, args)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"memory child {args} failed:\n{out.stderr[-2000:]}")
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def best_time_s(fn, repeats: int = 3) -> float:

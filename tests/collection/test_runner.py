@@ -7,7 +7,7 @@ import pytest
 from paperlab.collection.__main__ import _overrides
 from paperlab.collection.catalog import Catalog, Paper
 from paperlab.collection.report import markdown_report
-from paperlab.collection.runner import make_jobs, run_job, select_papers
+from paperlab.collection.runner import make_jobs, run_job, run_jobs, select_papers
 
 NOTEBOOK = """# %% tags=["parameters"]
 profile = "ci"
@@ -73,3 +73,5 @@ def test_run_job_executes_and_records_claims(collection, tmp_path, threshold, st
     assert record["seed"] == 1
     assert "tiny" in markdown_report([outcome], "ci", 1)
     assert not (collection.folder / "optimal_transport" / "tiny.ipynb").exists()  # sources untouched
+    resumed = run_jobs([job], n_jobs=1, resume=True)[0].status
+    assert resumed == ("skipped" if status == "passed" else "failed")  # only good runs are skipped

@@ -154,3 +154,19 @@ def test_bad_inputs_raise_value_error_naming_the_argument(kwargs, match):
 def test_integer_input_is_a_type_error():
     with pytest.raises(TypeError, match="X must be a floating-point tensor"):
         sliced_wasserstein(torch.ones(5, 3, dtype=torch.long), torch.randn(5, 3))
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_numpy_sort_path_equals_torch_sort(requires_grad, dtype):
+    from paperlab.distances.wasserstein_1d import sort_last, sort_order
+
+    x = torch.randn(4, 7, 33, dtype=dtype).requires_grad_(requires_grad)
+    torch.testing.assert_close(sort_last(x), torch.sort(x, dim=-1).values)
+    torch.testing.assert_close(torch.take_along_dim(x, sort_order(x), -1), torch.sort(x, dim=-1).values)
+    if requires_grad:
+        upstream = torch.randn_like(x)
+        (ours,) = torch.autograd.grad(sort_last(x), x, upstream)
+        (theirs,) = torch.autograd.grad(torch.sort(x, dim=-1).values, x, upstream)
+        torch.testing.assert_close(ours, theirs)
+    assert sort_last(x.to(torch.float16)).dtype == torch.float16  # other dtypes fall back to torch.sort

@@ -82,8 +82,9 @@ def projected_wasserstein(X, Y, projections, p=2, a=None, b=None) -> torch.Tenso
     X: (..., n, d), Y: (..., m, d), projections: (d, L), a: (..., n), b: (..., m). Returns (..., L).
     With unbatched X (n, d) and Y, projections may be (R, d, L), giving (R, L).
     """
-    x_proj = (X @ projections).transpose(-1, -2)  # (..., L, n)
-    y_proj = (Y @ projections).transpose(-1, -2)  # (..., L, m)
+    directions = projections.transpose(-1, -2)  # (L, d): each row a direction
+    x_proj = directions @ X.transpose(-1, -2)  # (..., L, n), contiguous along the points, as sorting wants
+    y_proj = directions @ Y.transpose(-1, -2)  # (..., L, m)
     a_l = None if a is None else a.unsqueeze(-2).expand_as(x_proj)
     b_l = None if b is None else b.unsqueeze(-2).expand_as(y_proj)
     return wasserstein_1d_lastdim(x_proj, y_proj, a_l, b_l, p)

@@ -7,9 +7,31 @@ a sum over the merged breakpoints of the two cumulative distribution functions.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from paperlab._checks import check_positive, check_tensor
+
+NUMPY_SORTABLE = (torch.float32, torch.float64)
+
+
+def _numpy_sorts(x: torch.Tensor) -> bool:
+    """Sort on the CPU with numpy, whose sort is several times faster than torch's CPU sort."""
+    return x.device.type == "cpu" and x.dtype in NUMPY_SORTABLE
+
+
+def sort_order(x: torch.Tensor) -> torch.Tensor:
+    """The permutation that sorts ``x`` along its last axis (argsort), computed where it is fastest."""
+    if _numpy_sorts(x):
+        return torch.from_numpy(np.argsort(x.detach().contiguous().numpy(), axis=-1))
+    return torch.sort(x, dim=-1).indices
+
+
+def sort_last(x: torch.Tensor) -> torch.Tensor:
+    """``x`` sorted along its last axis; differentiable (the gradient flows back through the permutation)."""
+    if x.requires_grad or not _numpy_sorts(x):
+        return torch.take_along_dim(x, sort_order(x), dim=-1)
+    return torch.from_numpy(np.sort(x.contiguous().numpy(), axis=-1))
 
 
 def _quantiles(levels: torch.Tensor, cumulative: torch.Tensor, sorted_values: torch.Tensor) -> torch.Tensor:
@@ -30,15 +52,13 @@ def wasserstein_1d_lastdim(u, v, u_weights=None, v_weights=None, p: float = 1.0)
     """
     if u_weights is None and v_weights is None and u.shape[-1] == v.shape[-1]:
         # equal-size uniform measures: the monotone plan pairs the k-th smallest points
-        u_sorted = torch.sort(u, dim=-1).values
-        v_sorted = torch.sort(v, dim=-1).values
-        return (u_sorted - v_sorted).abs().pow(p).mean(-1)
+        return (sort_last(u) - sort_last(v)).abs().pow(p).mean(-1)
     if u_weights is None:
         u_weights = torch.full_like(u, 1.0 / u.shape[-1])
     if v_weights is None:
         v_weights = torch.full_like(v, 1.0 / v.shape[-1])
-    u_sorted, u_order = torch.sort(u, dim=-1)
-    v_sorted, v_order = torch.sort(v, dim=-1)
+    u_order, v_order = sort_order(u), sort_order(v)
+    u_sorted, v_sorted = torch.take_along_dim(u, u_order, dim=-1), torch.take_along_dim(v, v_order, dim=-1)
     u_cdf = torch.cumsum(torch.take_along_dim(u_weights, u_order, dim=-1), dim=-1)  # (..., n)
     v_cdf = torch.cumsum(torch.take_along_dim(v_weights, v_order, dim=-1), dim=-1)  # (..., m)
     levels = torch.sort(torch.cat([u_cdf, v_cdf], dim=-1), dim=-1).values  # (..., n + m)
