@@ -24,6 +24,8 @@ from paperlab.collection.catalog import Catalog, Paper
 from paperlab.collection.notebooks import notebook_parameters, read_source, strip_run_metadata
 
 PROFILES = ("ci", "paper")
+# numpy's BLAS pinned like torch, so that ci numbers do not depend on the machine's core count
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
 @dataclass
@@ -124,9 +126,8 @@ def run_job(job: Job) -> Outcome:
 
     os.environ["PAPERLAB_SLUG"] = job.slug
     os.environ["PAPERLAB_RESULTS"] = job.results
-    if job.parameters.get("profile") == "ci":  # the ci budget is one core per notebook
-        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            os.environ[name] = "1"
+    if job.parameters.get("profile", "ci") == "ci":  # the ci budget is one core per notebook
+        os.environ.update(ONE_THREAD)
     record = Path(job.results) / f"{job.slug}.json"
     record.unlink(missing_ok=True)
     Path(job.output).parent.mkdir(parents=True, exist_ok=True)
