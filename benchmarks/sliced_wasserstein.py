@@ -50,19 +50,23 @@ def main() -> None:
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
     dims, counts = ([3, 64], [50]) if args.quick else ([3, 64], [50, 500])
     print(header(ot, np))
-    print(f"{'n':>7} {'d':>3} {'L':>4} | {'ours s':>8} {'POT-np s':>9} {'POT-torch s':>11} | "
-          f"{'np/ours':>7} {'torch/ours':>10} | {'ours MiB':>8} {'np MiB':>7} {'torch MiB':>9} | "
-          f"{'np/ours':>7} {'torch/ours':>10}")  # fmt: skip
+    print(
+        f"{'n':>7} {'d':>3} {'L':>4} | {'ours s':>8} {'POT-np s':>9} {'POT-torch s':>11} | "
+        f"{'np/ours':>7} {'torch/ours':>10} | {'ours MiB':>8} {'np MiB':>7} {'torch MiB':>9} | "
+        f"{'np/ours':>7} {'torch/ours':>10}"
+    )
     for n, d, L in itertools.product(sizes, dims, counts):
         runs = make_runs(n, d, L)
         values = {name: float(run()) for name, run in runs.items()}
         assert np.allclose(list(values.values()), values["ours"], rtol=1e-4), values
         times = {name: best_time_s(run) for name, run in runs.items()}
         memory = {name: peak_memory_in_child(__file__, i, n, d, L) for i, name in enumerate(VARIANTS)}
-        print(f"{n:>7} {d:>3} {L:>4} | {times['ours']:8.4f} {times['POT numpy']:9.4f} {times['POT torch']:11.4f} | "
-              f"{times['POT numpy'] / times['ours']:7.2f} {times['POT torch'] / times['ours']:10.2f} | "
-              f"{memory['ours']:8.1f} {memory['POT numpy']:7.1f} {memory['POT torch']:9.1f} | "
-              f"{memory['POT numpy'] / memory['ours']:7.2f} {memory['POT torch'] / memory['ours']:10.2f}")  # fmt: skip
+        print(
+            f"{n:>7} {d:>3} {L:>4} | {times['ours']:8.4f} {times['POT numpy']:9.4f} {times['POT torch']:11.4f} | "
+            f"{times['POT numpy'] / times['ours']:7.2f} {times['POT torch'] / times['ours']:10.2f} | "
+            f"{memory['ours']:8.1f} {memory['POT numpy']:7.1f} {memory['POT torch']:9.1f} | "
+            f"{memory['POT numpy'] / memory['ours']:7.2f} {memory['POT torch'] / memory['ours']:10.2f}"
+        )
 
 
 if __name__ == "__main__":

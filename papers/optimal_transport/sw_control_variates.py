@@ -177,8 +177,12 @@ pd.DataFrame(reference, index=["SW_2^2 reference", "standard error"]).T
 # %%
 def repeated_estimates(X, Y, L: int) -> dict:
     """n_repeats independent estimates of SW_2^2 per estimator, all on the same (R, d, L) directions."""
-    theta = torch.stack([random_projections(X.shape[1], L, seed=exp.generator, dtype=dtype, device=exp.device)
-                         for _ in range(n_repeats)])  # (R, d, L)  # fmt: skip
+    theta = torch.stack(
+        [
+            random_projections(X.shape[1], L, seed=exp.generator, dtype=dtype, device=exp.device)
+            for _ in range(n_repeats)
+        ]
+    )  # (R, d, L)
     return {
         "Monte Carlo": sliced_wasserstein(X, Y, projections=theta).pow(2),
         "lower CV": sliced_wasserstein_cv(X, Y, variate="lower", projections=theta),
@@ -275,8 +279,11 @@ for estimator in estimators:
     curves = torch.tensor([tracks[(estimator, s)] for s in range(flow_seeds)])
     final[estimator] = curves[:, -1].mean().item()
     ax.semilogy(checkpoints, curves.mean(0), marker="o", label=estimator)
-ax.set(xlabel="flow step", ylabel="SW$_2$(X, Y), 500 fixed directions",
-       title=f"gradient flow, L = {flow_projections}, mean of {flow_seeds} runs")  # fmt: skip
+ax.set(
+    xlabel="flow step",
+    ylabel="SW$_2$(X, Y), 500 fixed directions",
+    title=f"gradient flow, L = {flow_projections}, mean of {flow_seeds} runs",
+)
 ax.legend()
 plt.show()
 pd.Series(final, name="final SW_2 (mean over runs)")
@@ -296,16 +303,37 @@ pd.Series(final, name="final SW_2 (mean over runs)")
 #    reported; at this scale it does not reproduce (see the notes below), so it does not fail the notebook.
 
 # %%
-exp.check("var ratio upper CV, point clouds", ratios[("point clouds", "upper")] < 0.5,
-          value=ratios[("point clouds", "upper")], expect="< 0.5")  # fmt: skip
-exp.check("var ratio upper CV, moved clouds", ratios[("moved point clouds", "upper")] < 0.5,
-          value=ratios[("moved point clouds", "upper")], expect="< 0.5")  # fmt: skip
-exp.check("var ratio lower CV, moved clouds", ratios[("moved point clouds", "lower")] < 0.5,
-          value=ratios[("moved point clouds", "lower")], expect="< 0.5")  # fmt: skip
-exp.check("var ratio lower CV, digits", ratios[("digits", "lower")] < 1.0,
-          value=ratios[("digits", "lower")], expect="< 1")  # fmt: skip
-exp.check("var ratio lower CV, centred clouds", ratios[("point clouds", "lower")] < 0.5,
-          value=ratios[("point clouds", "lower")], expect="< 0.5", required=False)  # fmt: skip
+exp.check(
+    "var ratio upper CV, point clouds",
+    ratios[("point clouds", "upper")] < 0.5,
+    value=ratios[("point clouds", "upper")],
+    expect="< 0.5",
+)
+exp.check(
+    "var ratio upper CV, moved clouds",
+    ratios[("moved point clouds", "upper")] < 0.5,
+    value=ratios[("moved point clouds", "upper")],
+    expect="< 0.5",
+)
+exp.check(
+    "var ratio lower CV, moved clouds",
+    ratios[("moved point clouds", "lower")] < 0.5,
+    value=ratios[("moved point clouds", "lower")],
+    expect="< 0.5",
+)
+exp.check(
+    "var ratio lower CV, digits",
+    ratios[("digits", "lower")] < 1.0,
+    value=ratios[("digits", "lower")],
+    expect="< 1",
+)
+exp.check(
+    "var ratio lower CV, centred clouds",
+    ratios[("point clouds", "lower")] < 0.5,
+    value=ratios[("point clouds", "lower")],
+    expect="< 0.5",
+    required=False,
+)
 
 for name in pairs:
     ref, ref_se = reference[name]

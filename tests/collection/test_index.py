@@ -8,8 +8,18 @@ def small_catalog(folder):
     (folder / "optimal_transport").mkdir(parents=True)
     return Catalog(
         [
-            Paper("sw", "Sliced", "2023", ["000"], "optimal_transport", "reproduce", "r", "done",
-                  "optimal_transport/sw.ipynb", "variance drops"),  # fmt: skip
+            Paper(
+                "sw",
+                "Sliced",
+                "2023",
+                ["000"],
+                "optimal_transport",
+                "reproduce",
+                "r",
+                "done",
+                "optimal_transport/sw.ipynb",
+                "variance drops",
+            ),
             Paper("later", "Later", "2024", ["000"], "optimal_transport", "reproduce", "r", "planned"),
             Paper("away", "Away", "2022", ["001"], "graphs", "out-of-scope", "r", "out-of-scope"),
         ],
@@ -25,4 +35,7 @@ def test_indexes_count_link_and_list(tmp_path):
     topic = topic_index(catalog, "optimal_transport")
     assert "[sw](sw.ipynb)" in topic and "variance drops" in topic and "Away" not in topic
     written = write_indexes(catalog)
-    assert [p.relative_to(tmp_path).as_posix() for p in written] == ["README.md", "optimal_transport/README.md"]
+    assert [p.relative_to(tmp_path).as_posix() for p in written] == [
+        "README.md",
+        "optimal_transport/README.md",
+    ]

@@ -32,8 +32,18 @@ def collection(tmp_path):
     folder = tmp_path / "papers"
     (folder / "optimal_transport").mkdir(parents=True)
     (folder / "optimal_transport" / "tiny.py").write_text(NOTEBOOK)
-    paper = Paper("tiny", "Tiny", "2024", ["000"], "optimal_transport", "reproduce", "test", "done",
-                  "optimal_transport/tiny.ipynb", "a claim")  # fmt: skip
+    paper = Paper(
+        "tiny",
+        "Tiny",
+        "2024",
+        ["000"],
+        "optimal_transport",
+        "reproduce",
+        "test",
+        "done",
+        "optimal_transport/tiny.ipynb",
+        "a claim",
+    )
     planned = Paper("later", "Later", "2024", ["000"], "optimal_transport", "reproduce", "test", "planned")
     return Catalog([paper, planned], folder)
 

@@ -55,9 +55,13 @@ def resolve_projections(X, n_projections, projections, seed) -> torch.Tensor:
         return random_projections(d, n_projections, seed, dtype=X.dtype, device=X.device)
     check_tensor("projections", projections, min_dim=2, floating=True)
     if projections.dim() > 3 or projections.shape[-2] != d:
-        raise ValueError(f"projections must have shape ({d}, L) or (R, {d}, L), got {tuple(projections.shape)}")
+        raise ValueError(
+            f"projections must have shape ({d}, L) or (R, {d}, L), got {tuple(projections.shape)}"
+        )
     if projections.dim() == 3 and X.dim() != 2:
-        raise ValueError(f"(R, d, L) projections need unbatched (n, d) inputs, got X of shape {tuple(X.shape)}")
+        raise ValueError(
+            f"(R, d, L) projections need unbatched (n, d) inputs, got X of shape {tuple(X.shape)}"
+        )
     return projections.to(dtype=X.dtype, device=X.device)
 
 
