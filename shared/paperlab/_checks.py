@@ -29,9 +29,18 @@ def check_tensor(
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     if x.numel() == 0:
         raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
-    if finite and x.is_floating_point() and not bool(torch.isfinite(x).all()):
+    if finite and x.is_floating_point() and not all_finite(x):
         raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
     return x
+
+
+def all_finite(x: torch.Tensor) -> bool:
+    """True when every entry is finite, without an elementwise temporary in the common case.
+
+    A NaN or inf entry makes the sum non-finite; only when the sum is non-finite (which a huge but
+    finite tensor can also cause, by overflow) are the entries checked one by one.
+    """
+    return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
 
 
 def check_positive(name: str, value, *, integer: bool = False, allow_zero: bool = False):

@@ -110,7 +110,7 @@ class Experiment:
         """Return the value for the current profile: ``n = exp.pick(ci=500, paper=20_000)``."""
         return ci if self.profile == "ci" else paper
 
-    def check(self, name: str, condition, value=None, expect: str = "", required: bool = True) -> bool:
+    def check(self, name: str, condition, value=None, expect: str = "", required: bool = True) -> None:
         """Record a claim; ``condition`` says whether it held, ``value`` is the measured number.
 
         ``required=False`` marks a claim of the paper that this run measures but does not reproduce
@@ -120,9 +120,7 @@ class Experiment:
             condition = condition.item()
         if not isinstance(name, str) or not name:
             raise ValueError(f"a claim needs a non-empty name, got {name!r}")
-        passed = bool(condition)
-        self.claims.append(Claim(name, passed, _as_float(value), expect, bool(required)))
-        return passed
+        self.claims.append(Claim(name, bool(condition), _as_float(value), expect, bool(required)))
 
     def table(self) -> str:
         """The claims as a fixed-width text table, values rounded to 3 significant digits."""

@@ -1,0 +1,9 @@
+"""Distances between distributions: the sliced Wasserstein family, 1-D optimal transport, costs."""
+from .sliced import projected_wasserstein, random_projections, sliced_wasserstein
+from .sliced_cv import sliced_wasserstein_cv
+from .wasserstein_1d import wasserstein_1d
+from .cost import cost_matrix
+from .sinkhorn_divergence import sinkhorn_divergence
+from .gaussian import bures_wasserstein, gaussian_kl, psd_sqrt
+from .max_sliced import max_sliced_wasserstein
+from .vmf import sample_vmf, vmf_sliced_wasserstein
