@@ -130,8 +130,8 @@ for name, (a, b, M, reg) in problems.items():
         hessian_error=hessian_sparsification_error(newton.plan, density).item(),
     )
     print(
-        f"{name}: Sinkhorn {plain.n_iter} iterations, SNS {newton.n_iter} iterations, "
-        f"cost gap {abs(plain.value - newton.value).item():.1e}"
+        f"{name}: Sinkhorn {plain.n_iter} iterations, SNS {newton.n_iter} iterations "
+        f"(final marginal error {newton.marginal_error:.1e}), cost gap {abs(plain.value - newton.value).item():.1e}"
     )
 
 # %%
@@ -159,19 +159,16 @@ plt.show()
 # Wall time is shown in the figure but not checked: it depends on the machine.
 
 # %%
+# marginal errors and cost gaps near 1e-10 are rounding-level numbers that differ between machines,
+# so the table shows only whether they pass (their values are printed above)
 for label, name in (("clouds", "point clouds (2-D)"), ("densities", "densities (1-D)")):
     run = runs[name]
     plain, newton = run["plain"], run["newton"]
-    exp.check(
-        f"sns_converged_{label}",
-        newton.converged and newton.marginal_error < tol,
-        value=newton.marginal_error,
-        expect=f"< {tol:g}",
-    )
+    exp.check(f"sns_converged_{label}", newton.converged and newton.marginal_error < tol, expect=f"< {tol:g}")
     ratio = plain.n_iter / newton.n_iter
     exp.check(f"iteration_ratio_{label}", plain.converged and ratio >= 10, value=ratio, expect=">= 10")
     gap = abs(plain.value - newton.value).item()
-    exp.check(f"cost_gap_{label}", gap < 1e-6, value=gap, expect="< 1e-6")
+    exp.check(f"cost_gap_{label}", gap < 1e-6, expect="< 1e-6")
     exp.check(
         f"hessian_error_{label}", run["hessian_error"] < 0.1, value=run["hessian_error"], expect="< 0.1"
     )

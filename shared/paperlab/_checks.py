@@ -62,21 +62,21 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
-def check_weights(name: str, w: torch.Tensor | None, size: int, like: torch.Tensor) -> torch.Tensor:
-    """Return normalized non-negative weights of length ``size`` on the last axis.
+def check_weights(name: str, w, shape: tuple) -> torch.Tensor | None:
+    """Return non-negative weights of exactly ``shape``, normalized on the last axis (None stays None).
 
-    ``None`` means uniform weights. Negative entries or a zero sum raise ValueError.
+    Negative entries or a zero sum raise ValueError naming the argument.
     """
     if w is None:
-        return torch.full(like.shape[:-2] + (size,), 1.0 / size, dtype=like.dtype, device=like.device)
+        return None
     check_tensor(name, w, min_dim=1, floating=True)
-    if w.shape[-1] != size:
-        raise ValueError(f"{name} must have {size} entries on its last axis, got shape {tuple(w.shape)}")
+    if tuple(w.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(w.shape)}")
     if bool((w < 0).any()):
         raise ValueError(f"{name} must be non-negative, got minimum {w.min().item():.3g}")
     total = w.sum(-1, keepdim=True)
     if bool((total <= 0).any()):
-        raise ValueError(f"{name} must have a positive sum, got a sum of {total.min().item():.3g}")
+        raise ValueError(f"{name} must have a positive sum, got {total.min().item():.3g}")
     return w / total
 
 

@@ -6,18 +6,16 @@ import torch
 
 
 def as_generator(seed) -> torch.Generator:
-    """A CPU ``torch.Generator`` from an int seed, an existing generator, or None (fresh entropy).
+    """A CPU ``torch.Generator`` from an int seed, an existing generator, or None.
 
-    Draw on the CPU and move the result to the target device, so that one seed gives the same
-    numbers on every device.
+    None means torch's global CPU generator, which ``experiment.setup`` seeds, so that unseeded calls in
+    a notebook are reproducible too. Draw on the CPU and move the result to the target device, so that
+    one seed gives the same numbers on every device.
     """
     if isinstance(seed, torch.Generator):
         return seed
-    generator = torch.Generator()
     if seed is None:
-        generator.seed()
-    elif isinstance(seed, int) and not isinstance(seed, bool):
-        generator.manual_seed(seed)
-    else:
-        raise TypeError(f"seed must be None, an int or a torch.Generator, got {seed!r}")
-    return generator
+        return torch.default_generator
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be None, a non-negative int or a torch.Generator, got {seed!r}")
+    return torch.Generator().manual_seed(seed)

@@ -85,6 +85,7 @@ def test_gradcheck_float64(chunk_size):
     )
 
 
+@pytest.mark.filterwarnings("ignore:sinkhorn_divergence did not converge")
 def test_gradient_descent_moves_the_cloud_towards_the_target():
     X, Y = cloud(10, seed=9).requires_grad_(), cloud(10, seed=10, shift=2.0)
     start = sinkhorn_divergence(X, Y, 0.5).item()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from paperlab._checks import check_positive, check_tensor
+from paperlab._checks import check_positive, check_tensor, check_weights
 from paperlab._random import as_generator
 from paperlab.distances.wasserstein_1d import wasserstein_1d_lastdim
 
@@ -65,21 +65,6 @@ def resolve_projections(X, n_projections, projections, seed) -> torch.Tensor:
     return projections.to(dtype=X.dtype, device=X.device)
 
 
-def _weights(name, w, X):
-    """Normalized weights (..., n) for the cloud X (..., n, d), or None for uniform."""
-    if w is None:
-        return None
-    check_tensor(name, w, min_dim=1, floating=True)
-    if w.shape != X.shape[:-1]:
-        raise ValueError(f"{name} must have shape {tuple(X.shape[:-1])}, got {tuple(w.shape)}")
-    if bool((w < 0).any()):
-        raise ValueError(f"{name} must be non-negative, got minimum {w.min().item():.3g}")
-    total = w.sum(-1, keepdim=True)
-    if bool((total <= 0).any()):
-        raise ValueError(f"{name} must have a positive sum, got {total.min().item():.3g}")
-    return w / total
-
-
 def projected_wasserstein(X, Y, projections, p=2, a=None, b=None) -> torch.Tensor:
     """W_p^p of the 1-D projections of X and Y on each column of ``projections``.
 
@@ -121,5 +106,6 @@ def sliced_wasserstein(
     if p < 1:
         raise ValueError(f"p must be >= 1, got {p!r}")
     theta = resolve_projections(X, n_projections, projections, seed)
-    per_direction = projected_wasserstein(X, Y, theta, p, _weights("a", a, X), _weights("b", b, Y))
+    a, b = check_weights("a", a, X.shape[:-1]), check_weights("b", b, Y.shape[:-1])
+    per_direction = projected_wasserstein(X, Y, theta, p, a, b)
     return per_direction.mean(-1).pow(1.0 / p)

@@ -25,6 +25,7 @@ from torch import nn
 from torch.func import functional_call
 
 from paperlab._checks import check_choice, check_positive, check_tensor
+from paperlab._random import as_generator
 from paperlab.solvers.random_projection import gaussian_random_matrix, sparse_random_matrix
 
 
@@ -51,14 +52,6 @@ def fast_walsh_hadamard(x: torch.Tensor) -> torch.Tensor:
         x = torch.stack((first + second, first - second), dim=-2).reshape(*batch, length)
         half *= 2
     return x
-
-
-def _generator(seed: int | None) -> torch.Generator | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return torch.Generator().manual_seed(seed)
 
 
 def _check_dims(n_parameters: int, intrinsic_dim: int) -> None:
@@ -129,7 +122,7 @@ class FastfoodProjection(nn.Module):
         super().__init__()
         _check_dims(n_parameters, intrinsic_dim)
         dtype = dtype or torch.get_default_dtype()
-        generator = _generator(seed)
+        generator = as_generator(seed)
         self.n_parameters, self.intrinsic_dim = n_parameters, intrinsic_dim
         self.length = 1 << max(0, math.ceil(math.log2(n_parameters)))
         signs = torch.randint(0, 2, (self.length,), generator=generator).to(dtype) * 2 - 1

@@ -17,6 +17,7 @@ import math
 import torch
 
 from paperlab._checks import check_positive, check_tensor
+from paperlab._random import as_generator
 
 # rows of a sparse matrix are drawn in chunks of about this many entries
 _CHUNK_ENTRIES = 2**22
@@ -63,14 +64,6 @@ def jl_failure_bound(n_components: int, eps: float) -> float:
     return min(1.0, 2 * math.exp(-n_components / 2 * (eps**2 / 2 - eps**3 / 3)))
 
 
-def _generator(seed: int | None) -> torch.Generator | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return torch.Generator().manual_seed(seed)
-
-
 def _check_sizes(n_components: int, n_features: int) -> None:
     check_positive("n_components", n_components, integer=True)
     check_positive("n_features", n_features, integer=True)
@@ -86,7 +79,7 @@ def gaussian_random_matrix(
     """
     _check_sizes(n_components, n_features)
     dtype = dtype or torch.get_default_dtype()
-    entries = torch.randn(n_components, n_features, generator=_generator(seed), dtype=dtype)
+    entries = torch.randn(n_components, n_features, generator=as_generator(seed), dtype=dtype)
     return (entries / math.sqrt(n_components)).to(device)
 
 
@@ -117,7 +110,7 @@ def sparse_random_matrix(
     _check_sizes(n_components, n_features)
     density = _resolve_density(density, n_features)
     dtype = dtype or torch.get_default_dtype()
-    generator = _generator(seed)
+    generator = as_generator(seed)
     chunk_rows = max(1, _CHUNK_ENTRIES // n_features)
     positions = []
     for start in range(0, n_components, chunk_rows):
