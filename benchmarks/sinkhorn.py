@@ -6,8 +6,8 @@
    ot.sinkhorn(method="sinkhorn_log") on the same torch tensors (time ratio, largest plan difference).
 2. Memory: paperlab.solvers.sinkhorn_samples (chunked costs) vs POT's dense log-domain Sinkhorn on
    point clouds, same fixed iterations (chunks of about 1M costs); peak memory is the peak resident
-   set size (ru_maxrss) of a fresh subprocess minus its resident size just before solving (inputs and
-   imports excluded).
+   set size (VmHWM, reset just before solving) of a fresh subprocess minus its resident size just
+   before solving (inputs and imports excluded).
 3. Sinkhorn-Newton-Sparse vs plain Sinkhorn: iterations and time to marginal error 1e-8.
 """
 
@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -34,6 +33,19 @@ def rss_mib() -> float:
     """Current resident set size in MiB (Linux /proc)."""
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size (VmHWM) of this process in MiB; unlike ru_maxrss it is not inherited."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def reset_peak_rss() -> None:
+    """Reset VmHWM to the current resident size (Linux >= 4.0), so the peak counts only what follows."""
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
 
 
 def clouds(n, d, seed=0):
@@ -87,6 +99,7 @@ def memory_child(which, n, n_iter):
     """Run one solver in this (fresh) process and print its peak memory and value as JSON."""
     X, Y = clouds(n, 3, seed=1)
     reg = 0.05
+    reset_peak_rss()
     before = rss_mib()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -98,7 +111,7 @@ def memory_child(which, n, n_iter):
             a = torch.full((n,), 1 / n, dtype=X.dtype)
             plan = ot.sinkhorn(a, a, M, reg, method="sinkhorn_log", numItermax=n_iter, stopThr=0)
             value = (plan * M).sum().item()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
+    peak = peak_rss_mib()
     print(json.dumps({"peak_mib": peak - before, "value": value}))
 
 
@@ -106,7 +119,7 @@ def memory(n, n_iter):
     print(
         f"\n## 2. Memory: sinkhorn_samples vs POT dense sinkhorn_log, n=m={n}, d=3, {n_iter} fixed iterations"
     )
-    print("peak = ru_maxrss of a fresh subprocess minus its RSS just before solving")
+    print("peak = VmHWM of a fresh subprocess (reset before solving) minus its RSS just before solving")
     results = {}
     for which in ("ours", "pot"):
         command = [sys.executable, __file__, "--memory-child", which, str(n), str(n_iter)]

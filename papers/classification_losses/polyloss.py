@@ -139,10 +139,16 @@ train_x, test_x, train_y, test_y = train_test_split(
 train_x, val_x, train_y, val_y = train_test_split(
     train_x, train_y, test_size=0.3, stratify=train_y, random_state=exp.seed
 )
-kept = np.concatenate([
-    exp.rng.choice(np.flatnonzero(train_y == k), max(2, round((train_y == k).sum() * imbalance_ratio ** (k / 9))), replace=False)
-    for k in range(10)
-])  # fmt: skip
+kept = np.concatenate(
+    [
+        exp.rng.choice(
+            np.flatnonzero(train_y == k),
+            max(2, round((train_y == k).sum() * imbalance_ratio ** (k / 9))),
+            replace=False,
+        )
+        for k in range(10)
+    ]
+)
 as_x = lambda a: torch.tensor(a, dtype=torch.float32, device=exp.device)  # noqa: E731
 as_y = lambda a: torch.tensor(a, dtype=torch.long, device=exp.device)  # noqa: E731
 datasets = {
@@ -256,16 +262,20 @@ poly_names = [name for name in loss_names if name.startswith("Poly-1")]
 selected = {
     dataset: max(poly_names, key=lambda name: mean.loc[(dataset, name), "val"]) for dataset in datasets
 }
-comparison = pd.DataFrame({
-    dataset: {
-        "selected": selected[dataset],
-        "tuned Poly-1 test": mean.loc[(dataset, selected[dataset]), "test"],
-        "cross-entropy test": mean.loc[(dataset, "cross-entropy"), "test"],
-        "focal test": mean.loc[(dataset, loss_names[1]), "test"],
-        "std between runs (CE)": results.query("dataset == @dataset and loss == 'cross-entropy'")["test"].std(),
+comparison = pd.DataFrame(
+    {
+        dataset: {
+            "selected": selected[dataset],
+            "tuned Poly-1 test": mean.loc[(dataset, selected[dataset]), "test"],
+            "cross-entropy test": mean.loc[(dataset, "cross-entropy"), "test"],
+            "focal test": mean.loc[(dataset, loss_names[1]), "test"],
+            "std between runs (CE)": results.query("dataset == @dataset and loss == 'cross-entropy'")[
+                "test"
+            ].std(),
+        }
+        for dataset in datasets
     }
-    for dataset in datasets
-}).T  # fmt: skip
+).T
 comparison
 
 # %%

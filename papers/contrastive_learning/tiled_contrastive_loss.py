@@ -69,8 +69,14 @@ from paperlab.metrics import peak_tensor_memory
 from paperlab.models import EmbeddingMLP
 
 exp = setup(seed=seed, device=device, profile=profile)
-for name, value in [("batch_size", batch_size), ("dim", dim), ("tile", tile), ("train_steps", train_steps),
-                    ("train_batch", train_batch), ("train_tile", train_tile)]:  # fmt: skip
+for name, value in [
+    ("batch_size", batch_size),
+    ("dim", dim),
+    ("tile", tile),
+    ("train_steps", train_steps),
+    ("train_batch", train_batch),
+    ("train_tile", train_tile),
+]:
     require(isinstance(value, int) and value >= 2, f"{name} must be an integer >= 2, got {value!r}")
 require(tile <= batch_size, f"tile must be at most batch_size={batch_size}, got {tile}")
 require(
@@ -112,8 +118,15 @@ tiled_loss, tiled_dq, tiled_dk = loss_and_grads(query, key, tile)
 loss_gap = (full_loss - tiled_loss).abs().item()
 grad_gap = max((full_dq - tiled_dq).abs().max().item(), (full_dk - tiled_dk).abs().max().item())
 grad_scale = full_dq.abs().max().item()
-pd.DataFrame({"full": [full_loss.item()], "tiled": [tiled_loss.item()], "|loss gap|": [loss_gap],
-              "max |grad gap|": [grad_gap], "max |grad|": [grad_scale]})  # fmt: skip
+pd.DataFrame(
+    {
+        "full": [full_loss.item()],
+        "tiled": [tiled_loss.item()],
+        "|loss gap|": [loss_gap],
+        "max |grad gap|": [grad_gap],
+        "max |grad|": [grad_scale],
+    }
+)
 
 # %% [markdown]
 # ## Peak memory, full against tiled

@@ -143,13 +143,18 @@ for name, run_seed in tqdm(runs, desc="training runs"):
     with torch.no_grad():
         test_emb, train_emb = model(test_x), model(train_x)
     s_p, s_n, s, positive = pair_similarities(train_emb, train_y)
-    results.append({
-        "loss": name, "seed": run_seed,
-        "Recall@1": recall_at_k(test_emb, test_y, 1, metric="cosine"),
-        "MAP@R": map_at_r(test_emb, test_y, metric="cosine"),
-        "mean s_p": s_p.mean().item(), "std s_p": s_p.std().item(),
-        "mean s_n": s_n.mean().item(), "std s_n": s_n.std().item(),
-    })  # fmt: skip
+    results.append(
+        {
+            "loss": name,
+            "seed": run_seed,
+            "Recall@1": recall_at_k(test_emb, test_y, 1, metric="cosine"),
+            "MAP@R": map_at_r(test_emb, test_y, metric="cosine"),
+            "mean s_p": s_p.mean().item(),
+            "std s_p": s_p.std().item(),
+            "mean s_n": s_n.mean().item(),
+            "std s_n": s_n.std().item(),
+        }
+    )
     if run_seed == exp.seed:
         negative = ~(train_y[:, None] == train_y[None, :])
         similarity_of[name] = (
@@ -175,8 +180,13 @@ for name in ("unified (s_n - s_p)", "circle"):
 grid = np.linspace(-1, 1, 200)
 ax.plot(grid, grid + m, "k--", lw=1, label="unified boundary $s_p - s_n = m$")
 angle = np.linspace(0, 2 * np.pi, 400)
-ax.plot(np.sqrt(2) * m * np.cos(angle), 1 + np.sqrt(2) * m * np.sin(angle), "k-", lw=1,
-        label="circle boundary $s_n^2 + (s_p - 1)^2 = 2m^2$")  # fmt: skip
+ax.plot(
+    np.sqrt(2) * m * np.cos(angle),
+    1 + np.sqrt(2) * m * np.sin(angle),
+    "k-",
+    lw=1,
+    label="circle boundary $s_n^2 + (s_p - 1)^2 = 2m^2$",
+)
 ax.plot([m], [1 - m], "r*", ms=12, label="tangency point T = (m, 1 - m)")
 ax.set(
     xlim=(-0.6, 0.7),
@@ -201,8 +211,12 @@ plt.show()
 
 # %%
 circle, unified, triplet = (summary.loc[k] for k in ("circle", "unified (s_n - s_p)", "triplet"))
-exp.check("map_at_r_circle_minus_unified", circle["MAP@R"] > unified["MAP@R"],
-          value=circle["MAP@R"] - unified["MAP@R"], expect="> 0")  # fmt: skip
+exp.check(
+    "map_at_r_circle_minus_unified",
+    circle["MAP@R"] > unified["MAP@R"],
+    value=circle["MAP@R"] - unified["MAP@R"],
+    expect="> 0",
+)
 exp.check(
     "recall1_circle_minus_triplet",
     circle["Recall@1"] > triplet["Recall@1"],
@@ -210,8 +224,12 @@ exp.check(
     expect="> 0",
     required=False,
 )
-exp.check("circle_mean_s_p_minus_1_minus_m", circle["mean s_p"] > 1 - m,
-          value=circle["mean s_p"] - (1 - m), expect="> 0")  # fmt: skip
+exp.check(
+    "circle_mean_s_p_minus_1_minus_m",
+    circle["mean s_p"] > 1 - m,
+    value=circle["mean s_p"] - (1 - m),
+    expect="> 0",
+)
 exp.check("circle_mean_s_n_minus_m", circle["mean s_n"] < m, value=circle["mean s_n"] - m, expect="< 0")
 
 # %%

@@ -167,7 +167,8 @@ def test_bad_inputs_raise_naming_the_argument():
 def test_history_records_every_check():
     a, b, M = random_problem(20, 15, seed=15)
     history = []
-    result = sinkhorn(a, b, M, 0.05, history=history)
+    result = sinkhorn(a, b, M, 0.2, history=history)
+    assert result.converged
     assert [i for i, _, _ in history] == list(range(10, result.n_iter + 1, 10))
     assert history[-1][1] == result.marginal_error
     errors = [e for _, e, _ in history]

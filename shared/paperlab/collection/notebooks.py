@@ -32,7 +32,7 @@ def notebook_parameters(notebook: nbformat.NotebookNode) -> dict:
     values = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            values[node.targets[0].id] = ast.literal_eval(node.value)
+            values[node.targets[0].id] = _constant_value(node.value)
         elif not isinstance(node, ast.Expr):
             raise ValueError(
                 f"the parameters cell may hold only simple assignments, found {ast.dump(node)[:60]}"
@@ -41,6 +41,20 @@ def notebook_parameters(notebook: nbformat.NotebookNode) -> dict:
     if missing:
         raise ValueError(f"the parameters cell must define {', '.join(missing)}")
     return values
+
+
+CONSTANT_NODES = (
+    ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.Load,
+    ast.UnaryOp, ast.UAdd, ast.USub, ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Pow,
+)  # fmt: skip
+
+
+def _constant_value(node: ast.expr):
+    """The value of a constant expression: literals and arithmetic on them (``2**-12``, ``1 / 3``)."""
+    for inner in ast.walk(node):
+        if not isinstance(inner, CONSTANT_NODES):
+            raise ValueError(f"parameters must be constant expressions, found {ast.unparse(node)!r}")
+    return eval(compile(ast.Expression(node), "<parameters>", "eval"), {"__builtins__": {}})
 
 
 def cell_contents(notebook: nbformat.NotebookNode) -> list[tuple[str, str, tuple]]:

@@ -109,7 +109,8 @@ def sinkhorn_divergence(
     averaged symmetric update :math:`f \leftarrow (f + T_a(f))/2`, which reaches the same fixed point
     much faster on these nearly diagonal problems and makes the divergence exactly 0 on equal inputs.
     Gradients with respect to X, Y, a and b follow the envelope theorem (potentials constant at
-    convergence).
+    convergence). The cross term converges slowly when its plan is close to a permutation (Y a
+    slightly moved copy of X at small reg); a warning then says to raise max_iter or reg.
 
     From "Interpolating between Optimal Transport and MMD using Sinkhorn Divergences (2019)".
 

@@ -102,25 +102,28 @@ def _absorb(log_kernel, alpha, beta, out, floor=None):
     return out.exp_()
 
 
-def _scaling_block(plan, a, b, n_steps, max_drift):
-    """Run ``n_steps`` scaling iterations u = a / (P v), v = b / (P^T u) on the absorbed plan P.
+def _scaling_block(plan, a, b, u, v, n_steps, max_drift):
+    """Run ``n_steps`` scaling iterations v = b / (P^T u), u = a / (P v) on the absorbed plan P.
 
     Matrix-vector products replace log-sum-exps; this is exact arithmetic on the same iterates as
-    long as the scalings stay within exp(+-max_drift), which is checked. Returns the log scalings
-    (..., n) and (..., m), or None when the block drifted too far (or hit an underflow).
+    long as the scalings stay within exp(+-max_drift), which is checked. Returns the scalings u (..., n),
+    v (..., m), their largest log-magnitude and the column sums of the scaled plan (..., m), or None
+    when the block drifted too far (or hit an underflow).
     """
     tiny = torch.finfo(plan.dtype).tiny
-    u = torch.ones_like(a)
-    v = torch.ones_like(b)
     for _ in range(n_steps):
         v = b / (u.unsqueeze(-2) @ plan).squeeze(-2).clamp_min(tiny)  # (..., m)
         u = a / (plan @ v.unsqueeze(-1)).squeeze(-1).clamp_min(tiny)  # (..., n)
-    log_u = torch.where(a > 0, u.log(), 0)
-    log_v = torch.where(b > 0, v.log(), 0)
-    drift = torch.maximum(log_u.abs().amax(), log_v.abs().amax())
+    columns = v * (u.unsqueeze(-2) @ plan).squeeze(-2)  # (..., m)
+    drift = torch.maximum(_masked_log(u, a).abs().amax(), _masked_log(v, b).abs().amax())
     if not bool(drift < max_drift):  # also False for NaN
         return None
-    return log_u, log_v
+    return u, v, drift.item(), columns
+
+
+def _masked_log(scaling, weights):
+    """log of a scaling, 0 where the weight is 0 (those potentials are already -inf)."""
+    return torch.where(weights > 0, scaling.log(), 0)
 
 
 def _record(history, n_iter, error, started):
@@ -129,31 +132,46 @@ def _record(history, n_iter, error, started):
 
 
 def _solve_fast(M, a, b, reg, max_iter, tol, history, started):
-    """Sinkhorn without autograd: log-domain blocks until the scalings are tame, then scaling blocks."""
+    """Sinkhorn without autograd: scaling blocks on an absorbed plan, log-domain blocks as a fallback.
+
+    The plan exp(-M/reg + alpha + beta) is materialized once (absorption); blocks of scaling
+    iterations then update multiplicative scalings u, v, which are absorbed into alpha, beta when they
+    grow past half the safe range. A block that leaves the safe range is redone in the log domain.
+    """
     log_kernel = M / -reg
     log_a, log_b = a.log(), b.log()
-    alpha = torch.zeros_like(a)
-    beta = torch.zeros_like(b)
     buffer = torch.empty_like(M)
     max_drift = 0.1 * math.log(torch.finfo(M.dtype).max)
     floor = math.log(torch.finfo(M.dtype).tiny) + 2 * max_drift
-    n_iter, error, absorbed = 0, math.inf, False
+    # one log-domain iteration makes every row of the absorbed plan sum to a_i
+    alpha, beta = _log_step(log_kernel, torch.zeros_like(a), torch.zeros_like(b), log_a, log_b, buffer)
+    _absorb(log_kernel, alpha, beta, buffer, floor)
+    u, v = torch.ones_like(a), torch.ones_like(b)
+    n_iter, error = 1, math.inf
+    if max_iter == 1:
+        error = _column_error(buffer.sum(-2), b)
     while n_iter < max_iter:
-        n_steps = min(CHECK_EVERY, max_iter - n_iter)
-        block = _scaling_block(buffer, a, b, n_steps, max_drift) if absorbed else None
-        if block is not None:
-            log_u, log_v = block
-            alpha, beta = alpha + log_u, beta + log_v
-        else:
+        n_steps = min(CHECK_EVERY - n_iter % CHECK_EVERY, max_iter - n_iter)
+        block = _scaling_block(buffer, a, b, u, v, n_steps, max_drift)
+        if block is None:
+            alpha, beta = alpha + _masked_log(u, a), beta + _masked_log(v, b)
             for _ in range(n_steps):
                 alpha, beta = _log_step(log_kernel, alpha, beta, log_a, log_b, buffer)
+            _absorb(log_kernel, alpha, beta, buffer, floor)
+            u, v = torch.ones_like(a), torch.ones_like(b)
+            columns = buffer.sum(-2)
+        else:
+            u, v, drift, columns = block
+            if drift > max_drift / 2:
+                alpha, beta = alpha + _masked_log(u, a), beta + _masked_log(v, b)
+                _absorb(log_kernel, alpha, beta, buffer, floor)
+                u, v = torch.ones_like(a), torch.ones_like(b)
         n_iter += n_steps
-        _absorb(log_kernel, alpha, beta, buffer, floor)
-        absorbed = True
-        error = _column_error(buffer.sum(-2), b)
+        error = _column_error(columns, b)
         _record(history, n_iter, error, started)
         if error < tol:
             break
+    alpha, beta = alpha + _masked_log(u, a), beta + _masked_log(v, b)
     return alpha, beta, _absorb(log_kernel, alpha, beta, buffer), n_iter, error
 
 
