@@ -186,7 +186,7 @@ def main():
     else:
         dense_speed([500, 2000], [2, 64], [1e-2, 1e-3])
         dense_speed([5000], [2, 64], [1e-2])
-        # the n=20,000 needs about 16 GB for POT's dense solver; pass --memory-n 20000 on a big machine
+        # the n=20,000 needs about 12 GB for POT's dense solver: pass --memory-n 20000 where it fits
         memory(args.memory_n or 10_000, 10)
         newton_vs_sinkhorn(1000, [1e-2, 2e-3, 1e-3])
 

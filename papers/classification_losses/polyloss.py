@@ -51,7 +51,7 @@ batch_size = 64
 learning_rate = 1e-2
 n_runs = 3  # independent initializations (and batch orders) per loss; accuracies are their mean
 imbalance_ratio = 0.05  # size of the rarest class over the most frequent one in the long-tailed training set
-series_terms = 200  # terms of the truncated series alpha_j = 1/j compared with cross-entropy
+series_terms = 200  # terms of the truncated series (alpha_j equal to 1/j) compared with cross-entropy
 
 # %%
 import matplotlib.pyplot as plt

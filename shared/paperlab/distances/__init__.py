@@ -1,4 +1,5 @@
 """Distances between distributions: the sliced Wasserstein family, 1-D optimal transport, costs."""
+
 from .sliced import projected_wasserstein, random_projections, sliced_wasserstein
 from .sliced_cv import sliced_wasserstein_cv
 from .wasserstein_1d import wasserstein_1d

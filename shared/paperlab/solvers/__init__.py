@@ -1,13 +1,28 @@
 """Iterative solvers: Sinkhorn and variants, tensor decompositions, embeddings."""
+
 from .sinkhorn import OTResult, sinkhorn
 from .sinkhorn_samples import sinkhorn_samples
 from .sinkhorn_newton_sparse import hessian_sparsification_error, sinkhorn_newton_sparse, sparsify_plan
-from .tensor_algebra import (cp_to_tensor, fold, khatri_rao, mode_dot, multi_mode_dot, tt_to_tensor,
-                             tucker_to_tensor, unfold)
+from .tensor_algebra import (
+    cp_to_tensor,
+    fold,
+    khatri_rao,
+    mode_dot,
+    multi_mode_dot,
+    tt_to_tensor,
+    tucker_to_tensor,
+    unfold,
+)
 from .cp_als import CPResult, cp_als
 from .tucker import TuckerResult, tucker_hooi
 from .tensor_train import tt_svd
 from .matrix_factorization import SVD, CURResult, cur, randomized_svd, truncated_svd
 from .matrix_completion import CompletionResult, altmin_completion, altmin_multiply_adds
-from .random_projection import (gaussian_random_matrix, gaussian_random_projection, jl_failure_bound,
-                                johnson_lindenstrauss_min_dim, sparse_random_matrix, sparse_random_projection)
+from .random_projection import (
+    gaussian_random_matrix,
+    gaussian_random_projection,
+    jl_failure_bound,
+    johnson_lindenstrauss_min_dim,
+    sparse_random_matrix,
+    sparse_random_projection,
+)
