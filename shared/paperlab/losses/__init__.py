@@ -13,3 +13,16 @@ from .polyloss import (
     polyn_cross_entropy,
 )
 from .focal import FocalLoss, Poly1FocalLoss, focal_loss, poly1_focal_loss
+from .supcon_in import supcon_in_loss
+from .noisy_labels import (
+    ActivePassiveLoss,
+    NormalizedCrossEntropyLoss,
+    NormalizedFocalLoss,
+    ReverseCrossEntropyLoss,
+    active_passive_loss,
+    mae_loss,
+    normalized_cross_entropy,
+    normalized_focal_loss,
+    reverse_cross_entropy,
+)
+from .box_iou import box_iou, ciou_loss, diou_loss, giou_loss, iou_loss

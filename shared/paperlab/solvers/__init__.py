@@ -26,3 +26,5 @@ from .random_projection import (
     sparse_random_matrix,
     sparse_random_projection,
 )
+from .fastrp import degrees, fastrp, fastrp_similarity, transition_matrix
+from .random_walk_embedding import positive_pmi, random_walk_embedding, random_walks, window_cooccurrence
