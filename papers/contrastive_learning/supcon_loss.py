@@ -265,18 +265,28 @@ plt.show()
 # %% [markdown]
 # ## Claims
 #
-# - SupCon ($\mathcal{L}_{out}$) beats cross-entropy: higher linear-probe accuracy on the test digits.
+# - SupCon ($\mathcal{L}_{out}$) beats cross-entropy, measured two ways. The paper's protocol: the linear
+#   classifier on the frozen SupCon encoder against the cross-entropy network's own classifier, both on the
+#   test digits. The stricter one, which the plan asked for: the same linear probe on both frozen encoders.
+#   The second does not hold at this scale (the two are on par, see the notes): it is measured and reported,
+#   NOT REPRODUCED when it fails, and does not fail the notebook.
 # - SupCon beats self-supervised SimCLR under the same probe, and its representation separates the classes
 #   more: same-class minus different-class mean cosine similarity of the test representations.
 # - $\mathcal{L}_{out}$ beats $\mathcal{L}_{in}$. At this scale the gap is a few test images and its sign
-#   depends on the training seed (see the notes below): it is measured and reported, NOT REPRODUCED when it
-#   fails, and does not fail the notebook.
+#   depends on the training seed: also measured and reported without failing the notebook.
 
 # %%
 accuracy = summary["probe accuracy"]
 separation = summary["class separation"]
+own_classifier = summary.loc["cross-entropy", "own classifier accuracy"]
 exp.check(
-    "probe_supcon_minus_ce",
+    "probe_supcon_minus_ce_own_classifier",
+    accuracy["SupCon L_out"] > own_classifier,
+    value=accuracy["SupCon L_out"] - own_classifier,
+    expect="> 0",
+)
+exp.check(
+    "probe_supcon_minus_probe_ce",
     accuracy["SupCon L_out"] > accuracy["cross-entropy"],
     value=accuracy["SupCon L_out"] - accuracy["cross-entropy"],
     expect="> 0",
@@ -309,4 +319,28 @@ exp.report()
 # %% [markdown]
 # ## What this small run shows, and what it does not
 #
-# - NOTES_PLACEHOLDER
+# - Labels help, as the paper says: with the same encoder, views and steps, SupCon's representation is
+#   better than SimCLR's under a linear probe (by 0.6 to 2.8 points over seeds 0-9 of this notebook) and
+#   separates the digits more (class separation higher by 0.10 to 0.23; the PCA panels show the same
+#   trend, though two components of a 64-d representation blur it). SupCon's probe also beats the
+#   cross-entropy network's own classifier (by 0.4 to 2.2 points over seeds 0-9), the comparison the paper
+#   reports.
+# - It does **not** show that the SupCon *representation* is better than the cross-entropy one: with the
+#   same linear probe on both frozen encoders they are on par here (SupCon ahead in 7 of 10 seeds, tied in
+#   2, behind in 1; mean gap +0.3 point, in most seeds one test image or none). Cross-entropy needed more
+#   steps to get there: with the contrastive runs' 100 steps its probe was about 2 points lower in
+#   exploratory runs, which is why it gets `ce_steps` here. Part of the gap to its own classifier is
+#   plausibly the shift between the augmented training views and the clean test images, which the
+#   refitted probe does not suffer.
+# - $\mathcal{L}_{out}$ vs $\mathcal{L}_{in}$: $\mathcal{L}_{out}$ was ahead in 7 of 10 seeds (tied in 1,
+#   behind in 2), by at most 1.3 points, so the direction agrees with the paper but the gap is within the
+#   noise of 719 test images. With about 50 positives per anchor (batch 256, two views, 10 classes) and
+#   100 steps, the softmax weighting of $\mathcal{L}_{in}$ plausibly has little room to hurt; the paper's
+#   gap comes from ImageNet-scale training, where it is large.
+# - Scale: an MLP on 8x8 digits with shifts, noise and erased pixels for views, one training seed per
+#   method in `ci`, 100 contrastive steps. The `paper` profile trains longer (2000 steps) with batch 512,
+#   a 64-1024-1024-128 encoder, stronger erasing and 5 seeds; it was not run for this notebook. Nothing
+#   here tests the paper's other claims (robustness to corruptions, stability across hyper-parameters,
+#   transfer).
+# - The unit-level fact that SupCon with one positive per anchor is NT-Xent, and that
+#   $\mathcal{L}_{in} \le \mathcal{L}_{out}$, is checked in the package tests, not here.

@@ -160,14 +160,16 @@ def svd_of_similarity(adjacency, graph_seed):
 
 def spectral(adjacency, graph_seed):
     coo = adjacency.cpu().coalesce()
-    if n_nodes <= 2000:  # scikit-learn's dense eigensolver is the faster one on small graphs
-        matrix = coo.to_dense().numpy()
-    else:
+    if n_nodes <= 2000:  # small graphs: a dense matrix, the faster path in scikit-learn
+        matrix, solver = coo.to_dense().numpy(), "arpack"
+    else:  # large graphs: sparse, with LOBPCG (ARPACK's shift-invert LU fills in on a random graph)
         rows, cols = coo.indices().numpy()
         matrix = scipy.sparse.csr_matrix((coo.values().numpy(), (rows, cols)), shape=coo.shape)
-    return SpectralEmbedding(n_components, affinity="precomputed", random_state=graph_seed).fit_transform(
-        matrix
+        solver = "lobpcg"
+    embedding = SpectralEmbedding(
+        n_components, affinity="precomputed", eigen_solver=solver, random_state=graph_seed
     )
+    return embedding.fit_transform(matrix)
 
 
 def accuracy(embedding, labels, graph_seed):
@@ -256,21 +258,28 @@ plt.show()
 #
 # The speed claim is checked on the median times, but its ratio is printed above rather than in the
 # report, because wall times differ between runs.
+#
+# In the `paper` profile (10 000 nodes, same mean degree, same d = 128) the first two claims do **not**
+# hold: FastRP's accuracy falls far below both baselines' (see the notes at the end). There they are
+# measured and reported as NOT REPRODUCED rather than required.
 
 # %%
 acc = summary["accuracy"]
 fast = acc["FastRP"]
+holds_at_this_scale = exp.profile == "ci"  # measured to fail at 10 000 nodes with d = 128
 exp.check(
     "fastrp_minus_svd_same_similarity",
     fast >= acc["SVD of same similarity"] - 0.02,
     value=fast - acc["SVD of same similarity"],
     expect=">= -0.02",
+    required=holds_at_this_scale,
 )
 exp.check(
     "fastrp_minus_random_walk",
     fast >= acc["random walks + PPMI + SVD"] - 0.02,
     value=fast - acc["random walks + PPMI + SVD"],
     expect=">= -0.02",
+    required=holds_at_this_scale,
 )
 exp.check(
     "fastrp_minus_spectral_of_A",
@@ -309,5 +318,17 @@ exp.report()
 # - $\beta = -0.5$ was fixed before running; exploratory runs with $\beta = 0$ and $\beta = -1$ on the same
 #   graphs moved FastRP's accuracy by under a point (this SBM has nearly uniform degrees, so L does little).
 # - The DeepWalk-like baseline is a stand-in (no skip-gram training, no negative sampling); node2vec and the
-#   paper's multi-label benchmarks are not reproduced. The `paper` profile uses 10 000-node graphs at the
-#   same mean degree and five graphs; its dense similarity and co-occurrence matrices need about 1 GB each.
+#   paper's multi-label benchmarks are not reproduced.
+# - **FastRP does not scale in n at a fixed d on this graph family.** The `paper` profile (10 000-node
+#   graphs at the same mean degree, five graphs, d = 128; about 4 minutes on 2 CPU cores, float64) gave
+#   mean accuracies of 0.697 for FastRP against 0.944 for the SVD of the same similarity, 0.943 for the
+#   spectral embedding and 0.936 for the random-walk baseline (seed 0). Exploratory single runs of FastRP
+#   alone (first graph, seed 0): 0.93 / 0.82 / 0.68 at 1 000 / 3 000 / 10 000 nodes with d = 128, and
+#   0.95 / 0.95 / 0.85 with d = 512 (0.90 at 10 000 with `normalize_powers=True`, the authors' code
+#   option). The random projection approximates the inner products of the rows of S with an error of
+#   order $\|s_i\| \|s_j\| / \sqrt d$; as the graph grows, the 4-hop rows spread over more nodes, the
+#   block signal in those inner products shrinks relative to that error, and the SVD, which keeps the
+#   top directions instead of random ones, does not suffer. So "as good as the SVD of the same
+#   similarity at a fraction of the cost" holds here only for small graphs or a dimension that grows with
+#   the graph; in the paper profile the first two claims are reported as NOT REPRODUCED. Its dense
+#   similarity and co-occurrence matrices need about 1 GB each.

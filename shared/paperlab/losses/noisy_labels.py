@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paperlab._checks import check_choice, check_positive, check_reduction, check_tensor, reduce
+from paperlab._checks import check_choice, check_positive, check_reduction, reduce
+from paperlab.losses.polyloss import check_class_scores
 
 ACTIVE_LOSSES = ("nce", "nfl")
 PASSIVE_LOSSES = ("rce", "mae")
@@ -44,7 +45,7 @@ def normalized_cross_entropy(
     Returns:
         A scalar, or per-item losses of the target's shape for ``reduction="none"``.
     """
-    _check_logits_and_target(input, target)
+    check_class_scores(input, target)
     check_reduction(reduction)
     log_p = F.log_softmax(input, dim=1)  # (N, C, ...)
     losses = log_p.gather(1, target.unsqueeze(1)).squeeze(1) / log_p.sum(dim=1)  # (N, ...)
@@ -111,7 +112,7 @@ def normalized_focal_loss(
     Returns:
         A scalar, or per-item losses of the target's shape for ``reduction="none"``.
     """
-    _check_logits_and_target(input, target)
+    check_class_scores(input, target)
     check_positive("gamma", gamma, allow_zero=True)
     check_reduction(reduction)
     log_p = F.log_softmax(input, dim=1)  # (N, C, ...)
@@ -223,30 +224,7 @@ class ActivePassiveLoss(nn.Module):
 
 def _one_minus_target_probability(input, target, reduction: str) -> torch.Tensor:
     """Reduced :math:`1 - p_y`, computed from the log-probability without cancellation."""
-    _check_logits_and_target(input, target)
+    check_class_scores(input, target)
     check_reduction(reduction)
     log_py = F.log_softmax(input, dim=1).gather(1, target.unsqueeze(1)).squeeze(1)  # (N, ...)
     return reduce(-torch.expm1(log_py), reduction)
-
-
-def _check_logits_and_target(input, target) -> None:
-    """Validate logits ``(N, C, ...)`` with ``C >= 2`` and int64 class indices ``(N, ...)`` in ``[0, C)``."""
-    check_tensor("input", input, min_dim=2, floating=True)
-    if not isinstance(target, torch.Tensor):
-        raise TypeError(f"target must be a torch.Tensor, got {type(target).__name__}")
-    if target.dtype != torch.long:
-        raise ValueError(f"target must be int64 class indices, got dtype {target.dtype}")
-    expected = input.shape[:1] + input.shape[2:]
-    if target.shape != expected:
-        raise ValueError(
-            f"target must have shape {tuple(expected)} for input of shape {tuple(input.shape)}, "
-            f"got {tuple(target.shape)}"
-        )
-    if target.device != input.device:
-        raise ValueError(f"target must be on input's device {input.device}, got {target.device}")
-    n_classes = input.shape[1]
-    if n_classes < 2:
-        raise ValueError(f"input must score at least 2 classes on dim 1, got shape {tuple(input.shape)}")
-    out_of_range = (target < 0) | (target >= n_classes)
-    if bool(out_of_range.any()):
-        raise ValueError(f"target must be in [0, {n_classes}), got {target[out_of_range][0].item()}")

@@ -127,10 +127,10 @@ class PolyNCrossEntropyLoss(nn.Module):
         )
 
 
-def check_class_scores(input, target, ignore_index: int) -> None:
-    """Validate logits ``(N, C, ...)`` and int64 class indices ``(N, ...)`` in ``[0, C)`` or ignored."""
+def check_class_scores(input, target, ignore_index: int | None = None) -> None:
+    """Validate logits ``(N, C, ...)`` and int64 class indices ``(N, ...)`` in ``[0, C)`` (or ``ignore_index``)."""
     check_tensor("input", input, min_dim=2, floating=True)
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
         raise TypeError(f"ignore_index must be an integer, got {ignore_index!r}")
     if not isinstance(target, torch.Tensor):
         raise TypeError(f"target must be a torch.Tensor, got {type(target).__name__}")
@@ -142,13 +142,18 @@ def check_class_scores(input, target, ignore_index: int) -> None:
             f"target must have shape {tuple(expected)} for input of shape {tuple(input.shape)}, "
             f"got {tuple(target.shape)}"
         )
+    if target.device != input.device:
+        raise ValueError(f"target must be on input's device {input.device}, got {target.device}")
     n_classes = input.shape[1]
-    out_of_range = ((target < 0) | (target >= n_classes)) & (target != ignore_index)
+    if n_classes < 2:
+        raise ValueError(f"input must score at least 2 classes on dim 1, got shape {tuple(input.shape)}")
+    out_of_range = (target < 0) | (target >= n_classes)
+    if ignore_index is not None:
+        out_of_range &= target != ignore_index
     if bool(out_of_range.any()):
         bad = target[out_of_range][0].item()
-        raise ValueError(
-            f"target must be in [0, {n_classes}) or equal ignore_index={ignore_index}, got {bad}"
-        )
+        allowed = "" if ignore_index is None else f" or equal ignore_index={ignore_index}"
+        raise ValueError(f"target must be in [0, {n_classes}){allowed}, got {bad}")
 
 
 def one_minus_target_probability(input, target, ignore_index: int, label_smoothing: float):
