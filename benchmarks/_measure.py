@@ -20,11 +20,26 @@ from pathlib import Path
 STATUS = Path("/proc/self/status")
 
 
-def _status_kib(field: str) -> int:
+def status_kib(field: str) -> int:
+    """A memory field of /proc/self/status (VmRSS, VmHWM), in KiB."""
     for line in STATUS.read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise KeyError(field)
+
+
+def reset_peak_rss() -> int:
+    """Reset the resident-set high-water mark (VmHWM) to the current resident size; return that size in KiB."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return status_kib("VmRSS")
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def peak_memory_mib(fn) -> float:
@@ -33,12 +48,11 @@ def peak_memory_mib(fn) -> float:
         return float("nan")
     gc.collect()
     try:
-        Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+        before = reset_peak_rss()
     except OSError:
         return float("nan")
-    before = _status_kib("VmRSS")
     fn()
-    return max(_status_kib("VmHWM") - before, 0) / 1024
+    return max(status_kib("VmHWM") - before, 0) / 1024
 
 
 def peak_memory_in_child(script: str, *args) -> float:

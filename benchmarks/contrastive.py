@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -34,13 +33,9 @@ import time
 import torch
 import torch.nn.functional as F
 
+from _measure import peak_rss_bytes
+
 TEMPERATURE = 0.1
-
-
-def peak_rss_bytes() -> int:
-    """Peak resident set size of this process so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def build_step(case: str, implementation: str, b: int, d: int, chunk_size: int):

@@ -25,6 +25,8 @@ import time
 
 import numpy as np
 
+from _measure import reset_peak_rss, status_kib
+
 
 def make_ball(n: int, d: int, ambient: int, seed: int = 0) -> np.ndarray:
     """n points uniform in the unit d-ball, rotated into R^ambient and shifted."""
@@ -67,22 +69,6 @@ def _peer(task: str, X):
     return lambda: float(SparseRandomProjection(500, random_state=0).fit_transform(X).sum())
 
 
-def _status_kib(field: str) -> int:
-    """A memory field of /proc/self/status (VmRSS, VmHWM), in KiB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not found in /proc/self/status")
-
-
-def _reset_peak_rss() -> int:
-    """Reset the peak resident set (VmHWM) to the current one and return the current one, in KiB."""
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")
-    return _status_kib("VmRSS")
-
-
 def _measure(side: str, task: str, X, device: str, repeats: int, out) -> None:
     """Run one measurement in this (fresh) process and put (seconds, peak MiB, value) in ``out``."""
     import torch
@@ -93,7 +79,7 @@ def _measure(side: str, task: str, X, device: str, repeats: int, out) -> None:
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    before = _reset_peak_rss()
+    before = reset_peak_rss()
     best, value = float("inf"), None
     for _ in range(repeats):
         start = time.perf_counter()
@@ -104,7 +90,7 @@ def _measure(side: str, task: str, X, device: str, repeats: int, out) -> None:
     if cuda:
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
-        peak = (_status_kib("VmHWM") - before) / 2**10
+        peak = (status_kib("VmHWM") - before) / 2**10
     out.put((best, peak, value))
 
 

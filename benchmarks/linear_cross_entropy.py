@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -23,13 +22,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from _measure import peak_rss_bytes
 from paperlab.losses.linear_cross_entropy import linear_cross_entropy
-
-
-def peak_rss_bytes() -> int:
-    """Peak resident set size of this process so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def run_worker(args) -> None:
