@@ -67,7 +67,7 @@ format: $(INSTALLED)
 	$(PY) -m ruff format .
 
 bench: $(INSTALLED)
-	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script $(ARGS) || exit 1; done
+	@for script in benchmarks/[!_]*.py; do echo "== $$script"; $(PY) $$script $(ARGS) || exit 1; done
 
 report:
 	@test -f build/report.md && cat build/report.md || echo "no report yet: run make run"
