@@ -79,3 +79,15 @@ def test_require_raises_the_message():
     require(True, "never shown")
     with pytest.raises(ValueError, match="n must be positive"):
         require(False, "n must be positive")
+
+
+def test_check_below_and_above_write_condition_and_expectation_from_one_bound():
+    exp = setup()
+    exp.check_below("small", torch.tensor(0.2), 0.5)
+    exp.check_below("not small", 0.7, 0.5, required=False)
+    exp.check_above("positive gap", -0.1, 0)
+    assert [(c.passed, c.expect, c.result) for c in exp.claims] == [
+        (True, "< 0.5", "PASS"),
+        (False, "< 0.5", "NOT REPRODUCED"),
+        (False, "> 0", "FAIL"),
+    ]

@@ -122,6 +122,14 @@ class Experiment:
             raise ValueError(f"a claim needs a non-empty name, got {name!r}")
         self.claims.append(Claim(name, bool(condition), _as_float(value), expect, bool(required)))
 
+    def check_below(self, name: str, value, bound: float, required: bool = True) -> None:
+        """Record the claim ``value < bound`` (the expectation is written from ``bound``)."""
+        self.check(name, value < bound, value=value, expect=f"< {bound:g}", required=required)
+
+    def check_above(self, name: str, value, bound: float, required: bool = True) -> None:
+        """Record the claim ``value > bound`` (the expectation is written from ``bound``)."""
+        self.check(name, value > bound, value=value, expect=f"> {bound:g}", required=required)
+
     def table(self) -> str:
         """The claims as a fixed-width text table, values rounded to 3 significant digits."""
         rows = [("claim", "value", "expect", "result")]
