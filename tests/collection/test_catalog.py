@@ -1,5 +1,7 @@
 """The committed collection is consistent: catalog <-> files, pairs in sync, parameters cells well formed."""
 
+import re
+
 import pytest
 
 from paperlab.collection.catalog import Catalog, Paper, catalog_problems, load_catalog
@@ -32,7 +34,8 @@ def test_parameters_cell_defines_profile_seed_device(paper):
 @pytest.mark.parametrize("paper", DONE, ids=lambda p: p.slug)
 def test_notebook_checks_claims_and_reports(paper):
     source = paper.source(CATALOG.folder).read_text()
-    assert "exp.check(" in source and "# NBVAL_CHECK_OUTPUT\nexp.report()" in source
+    assert re.search(r"exp\.check(_below|_above)?\(", source), "the notebook checks no claim"
+    assert "# NBVAL_CHECK_OUTPUT\nexp.report()" in source
     assert "setup(seed=seed, device=device, profile=profile)" in source
 
 
