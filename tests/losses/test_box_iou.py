@@ -7,7 +7,17 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperlab.losses.box_iou import box_iou, ciou_loss, diou_loss, giou_loss, iou_loss
+from paperlab.losses.box_iou import (
+    CIoULoss,
+    DIoULoss,
+    GIoULoss,
+    IoULoss,
+    box_iou,
+    ciou_loss,
+    diou_loss,
+    giou_loss,
+    iou_loss,
+)
 
 LOSSES = [iou_loss, giou_loss, diou_loss, ciou_loss]
 # 1 - IoU <= 1; GIoU and DIoU add a term < 1; CIoU adds alpha v = v^2 / (1 - IoU + v) <= v <= 1 on top of DIoU
@@ -224,3 +234,19 @@ def test_bad_reduction(loss):
         loss(boxes, boxes, reduction="average")
     with pytest.raises(ValueError, match="eps"):
         loss(boxes, boxes, eps=-1e-7)
+
+
+@pytest.mark.parametrize(
+    "module, loss", [(IoULoss, iou_loss), (GIoULoss, giou_loss), (DIoULoss, diou_loss), (CIoULoss, ciou_loss)]
+)
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+def test_modules_match_functions(module, loss, reduction):
+    input, target = random_boxes(15, 5), random_boxes(15, 6)
+    torch.testing.assert_close(
+        module(reduction, 1e-3)(input, target), loss(input, target, reduction=reduction, eps=1e-3)
+    )
+    assert module()(input, target).shape == ()
+    with pytest.raises(ValueError, match="reduction"):
+        module(reduction="avg")
+    with pytest.raises(ValueError, match="eps"):
+        module(eps=-1.0)

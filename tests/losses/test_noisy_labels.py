@@ -304,3 +304,28 @@ def test_bad_arguments_raise():
     for log_zero in (0.0, 1.0, float("-inf"), True):
         with pytest.raises(ValueError, match="log_zero"):
             reverse_cross_entropy(input, target, log_zero=log_zero)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.5])
+@pytest.mark.parametrize("extra", [(), (3, 2)])
+def test_nfl_hand_written_gradient_matches_autograd_of_the_naive_formula(gamma, extra):
+    input, target = make_problem(n=11, n_classes=6, extra=extra, seed=4)
+    upstream = torch.randn(target.shape, generator=torch.Generator().manual_seed(1), dtype=input.dtype)
+    ours = (normalized_focal_loss(input, target, gamma, reduction="none") * upstream).sum()
+    naive = (naive_nfl(input, target, gamma) * upstream).sum()
+    grad_ours, grad_naive = (torch.autograd.grad(value, input)[0] for value in (ours, naive))
+    torch.testing.assert_close(grad_ours, grad_naive)
+    assert torch.autograd.gradcheck(lambda x: normalized_focal_loss(x, target, gamma, "none"), (input,))
+
+
+def test_nfl_gradient_of_confident_float32_predictions_matches_float64():
+    """Targets predicted with p_y close to 1: the float32 gradient agrees with the float64 one."""
+    input, target = make_problem(n=16, n_classes=5, scale=1.0, dtype=torch.float64, seed=7)
+    input = input.detach()
+    input[torch.arange(16), target] += torch.linspace(3.0, 25.0, 16, dtype=torch.float64)
+    grads = []
+    for dtype in (torch.float32, torch.float64):
+        x = input.to(dtype).requires_grad_()
+        grads.append(torch.autograd.grad(normalized_focal_loss(x, target, 0.5, "sum"), x)[0])
+    assert bool(torch.isfinite(grads[0]).all())
+    torch.testing.assert_close(grads[0].double(), grads[1], rtol=1e-3, atol=1e-6)

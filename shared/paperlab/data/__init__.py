@@ -4,3 +4,13 @@ from .point_clouds import point_cloud, random_rigid_motion, random_rotation
 from .augment import augment_digits
 from .label_noise import DIGITS_CLASS_MAP, corrupt_labels
 from .graphs import LabelledGraph, stochastic_block_model
+from .arithmetic_language import (
+    ArithmeticBatch,
+    ArithmeticVocabulary,
+    digit_equations,
+    digits_to_numbers,
+    number_prompts,
+)
+from .modular_arithmetic import ModularArithmetic, modular_arithmetic, one_hot_pairs
+from .curvilinear import CurvilinearImages, curvilinear_images, ring_mask, segment_mask
+from .synthetic_shapes import SHAPE_CLASSES, synthetic_shapes

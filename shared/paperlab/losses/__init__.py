@@ -25,4 +25,28 @@ from .noisy_labels import (
     normalized_focal_loss,
     reverse_cross_entropy,
 )
-from .box_iou import box_iou, ciou_loss, diou_loss, giou_loss, iou_loss
+from .box_iou import CIoULoss, DIoULoss, GIoULoss, IoULoss, box_iou, ciou_loss, diou_loss, giou_loss, iou_loss
+from .generalized_cross_entropy import GeneralizedCrossEntropyLoss, generalized_cross_entropy
+from .ldr import ALDRKLLoss, LDRKLLoss, crammer_singer_hinge, ldr_kl_loss
+from .number_token import NumberTokenLossLp, NumberTokenLossW1, number_token_loss_lp, number_token_loss_w1
+from .dist2 import Dist2Loss, dist2_loss, distance_soft_targets, metric_token_distances
+from .comp_sum import CompSumLoss, comp_sum_loss
+from .adversarial import (
+    AdversarialCompSumLoss,
+    TradesLoss,
+    adversarial_comp_sum_loss,
+    pgd_attack,
+    trades_loss,
+)
+from .stablemax import StableMaxCrossEntropyLoss, log_stablemax, stablemax, stablemax_cross_entropy
+from .z_loss import ZLoss, z_loss, z_loss_from_sums
+from .spherical import (
+    SphericalSquaredError,
+    TaylorSoftmaxCrossEntropy,
+    spherical_squared_error,
+    taylor_softmax_cross_entropy,
+)
+from .betti_matching import BettiMatchingLoss, betti_matching_loss
+from .dice import DiceLoss, soft_dice_loss
+from .grassmann import GrassmannClassHead, grassmann_class_logits, random_frames
+from .jaccard import JaccardMetricLoss, SoftJaccardLoss, jaccard_metric_loss, soft_jaccard_loss

@@ -15,30 +15,56 @@ prediction and target are compared elementwise (same shape, nothing broadcast). 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
+from torch import nn
 
 from paperlab._checks import check_positive, check_reduction, check_tensor, reduce
 
 
+class _Boxes(NamedTuple):
+    """Columns of a ``(..., 4)`` box tensor, each of shape ``(...,)``, and the widths and heights."""
+
+    x1: torch.Tensor
+    y1: torch.Tensor
+    x2: torch.Tensor
+    y2: torch.Tensor
+    w: torch.Tensor
+    h: torch.Tensor
+
+
+def _columns(name: str, boxes: torch.Tensor) -> _Boxes:
+    """Unbind the coordinates once (one cheap backward node) and check that no box is inverted."""
+    x1, y1, x2, y2 = boxes.unbind(-1)
+    w, h = x2 - x1, y2 - y1
+    if bool(torch.minimum(w.detach(), h.detach()).amin() < 0):
+        inverted = (w.detach() < 0) | (h.detach() < 0)
+        first = tuple(boxes.detach()[inverted][0].tolist())
+        raise ValueError(f"{name} must have x2 >= x1 and y2 >= y1 in every box, got {first}")
+    return _Boxes(x1, y1, x2, y2, w, h)
+
+
 def check_boxes(name: str, boxes) -> torch.Tensor:
     """Return ``boxes`` if it is a finite float tensor of ``(x1, y1, x2, y2)`` boxes, else raise."""
+    _check_box_tensor(name, boxes)
+    _columns(name, boxes)
+    return boxes
+
+
+def _check_box_tensor(name: str, boxes) -> None:
     check_tensor(name, boxes, min_dim=1, floating=True)
     if boxes.shape[-1] != 4:
         raise ValueError(
             f"{name} must have shape (..., 4) of (x1, y1, x2, y2) boxes, got {tuple(boxes.shape)}"
         )
-    inverted = (boxes[..., 2] < boxes[..., 0]) | (boxes[..., 3] < boxes[..., 1])
-    if bool(inverted.any()):
-        first = tuple(boxes[inverted][0].tolist())
-        raise ValueError(f"{name} must have x2 >= x1 and y2 >= y1 in every box, got {first}")
-    return boxes
 
 
-def _check_pair(input: torch.Tensor, target: torch.Tensor, eps, names=("input", "target")) -> None:
+def _check_pair(input, target, eps, names=("input", "target")) -> tuple[_Boxes, _Boxes]:
+    """Validate a pair of box tensors and return their columns."""
     check_positive("eps", eps, allow_zero=True)
-    check_boxes(names[0], input)
-    check_boxes(names[1], target)
+    _check_box_tensor(names[0], input)
+    _check_box_tensor(names[1], target)
     if input.shape != target.shape:
         raise ValueError(
             f"{names[0]} and {names[1]} must have the same shape, got {tuple(input.shape)} and "
@@ -48,34 +74,31 @@ def _check_pair(input: torch.Tensor, target: torch.Tensor, eps, names=("input", 
         raise TypeError(
             f"{names[0]} and {names[1]} must have the same dtype, got {input.dtype} and {target.dtype}"
         )
+    return _columns(names[0], input), _columns(names[1], target)
 
 
-def _widths_heights(boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return boxes[..., 2] - boxes[..., 0], boxes[..., 3] - boxes[..., 1]
-
-
-def _iou_and_union(input: torch.Tensor, target: torch.Tensor, eps: float):
+def _iou_and_union(b: _Boxes, g: _Boxes, eps: float):
     """IoU and union area of elementwise box pairs, each of shape ``(...,)``."""
-    w1, h1 = _widths_heights(input)
-    w2, h2 = _widths_heights(target)
-    top_left = torch.maximum(input[..., :2], target[..., :2])  # (..., 2)
-    bottom_right = torch.minimum(input[..., 2:], target[..., 2:])  # (..., 2)
-    overlap = (bottom_right - top_left).clamp_min(0)  # (..., 2)
-    intersection = overlap[..., 0] * overlap[..., 1]
-    union = w1 * h1 + w2 * h2 - intersection
+    overlap_w = (torch.minimum(b.x2, g.x2) - torch.maximum(b.x1, g.x1)).clamp_min(0)
+    overlap_h = (torch.minimum(b.y2, g.y2) - torch.maximum(b.y1, g.y1)).clamp_min(0)
+    intersection = overlap_w * overlap_h
+    union = b.w * b.h + g.w * g.h - intersection
     return intersection / (union + eps), union
 
 
-def _enclosing_size(input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Width and height of the smallest box enclosing both boxes, shape ``(..., 2)``."""
-    return torch.maximum(input[..., 2:], target[..., 2:]) - torch.minimum(input[..., :2], target[..., :2])
+def _enclosing_size(b: _Boxes, g: _Boxes) -> tuple[torch.Tensor, torch.Tensor]:
+    """Width and height of the smallest box enclosing both boxes, each of shape ``(...,)``."""
+    return (
+        torch.maximum(b.x2, g.x2) - torch.minimum(b.x1, g.x1),
+        torch.maximum(b.y2, g.y2) - torch.minimum(b.y1, g.y1),
+    )
 
 
-def _distance_penalty(input: torch.Tensor, target: torch.Tensor, eps: float) -> torch.Tensor:
+def _distance_penalty(b: _Boxes, g: _Boxes, eps: float) -> torch.Tensor:
     r""":math:`\rho^2(b, b^{gt}) / c^2`: squared centre distance over the enclosing box's squared diagonal."""
-    centre_offset = (input[..., :2] + input[..., 2:] - target[..., :2] - target[..., 2:]) / 2  # (..., 2)
-    enclosing = _enclosing_size(input, target)  # (..., 2)
-    return centre_offset.pow(2).sum(-1) / (enclosing.pow(2).sum(-1) + eps)
+    offset_x, offset_y = (b.x1 + b.x2 - g.x1 - g.x2) / 2, (b.y1 + b.y2 - g.y1 - g.y2) / 2
+    enclosing_w, enclosing_h = _enclosing_size(b, g)
+    return (offset_x.square() + offset_y.square()) / (enclosing_w.square() + enclosing_h.square() + eps)
 
 
 def box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
@@ -91,8 +114,7 @@ def box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor, eps: float = 1e-7) -> to
     Returns:
         IoU in ``[0, 1]``, shape ``(...,)``.
     """
-    _check_pair(boxes1, boxes2, eps, names=("boxes1", "boxes2"))
-    return _iou_and_union(boxes1, boxes2, eps)[0]
+    return _iou_and_union(*_check_pair(boxes1, boxes2, eps, names=("boxes1", "boxes2")), eps)[0]
 
 
 def iou_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean", eps: float = 1e-7):
@@ -111,8 +133,8 @@ def iou_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean",
         A scalar, or per-box losses of shape ``(...,)`` for ``reduction="none"``.
     """
     check_reduction(reduction)
-    _check_pair(input, target, eps)
-    iou, _ = _iou_and_union(input, target, eps)
+    b, g = _check_pair(input, target, eps)
+    iou, _ = _iou_and_union(b, g, eps)
     return reduce(1 - iou, reduction)
 
 
@@ -125,10 +147,10 @@ def giou_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean"
     Arguments and returns as in :func:`iou_loss`.
     """
     check_reduction(reduction)
-    _check_pair(input, target, eps)
-    iou, union = _iou_and_union(input, target, eps)
-    enclosing = _enclosing_size(input, target)  # (..., 2)
-    enclosing_area = enclosing[..., 0] * enclosing[..., 1]
+    b, g = _check_pair(input, target, eps)
+    iou, union = _iou_and_union(b, g, eps)
+    enclosing_w, enclosing_h = _enclosing_size(b, g)
+    enclosing_area = enclosing_w * enclosing_h
     return reduce(1 - iou + (enclosing_area - union) / (enclosing_area + eps), reduction)
 
 
@@ -142,9 +164,9 @@ def diou_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean"
     Learning for Bounding Box Regression" (2019). Arguments and returns as in :func:`iou_loss`.
     """
     check_reduction(reduction)
-    _check_pair(input, target, eps)
-    iou, _ = _iou_and_union(input, target, eps)
-    return reduce(1 - iou + _distance_penalty(input, target, eps), reduction)
+    b, g = _check_pair(input, target, eps)
+    iou, _ = _iou_and_union(b, g, eps)
+    return reduce(1 - iou + _distance_penalty(b, g, eps), reduction)
 
 
 def ciou_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean", eps: float = 1e-7):
@@ -161,11 +183,44 @@ def ciou_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean"
     Learning for Bounding Box Regression" (2019). Arguments and returns as in :func:`iou_loss`.
     """
     check_reduction(reduction)
-    _check_pair(input, target, eps)
-    iou, _ = _iou_and_union(input, target, eps)
-    w, h = _widths_heights(input)
-    w_gt, h_gt = _widths_heights(target)
-    v = (4 / math.pi**2) * (torch.atan(w_gt / (h_gt + eps)) - torch.atan(w / (h + eps))).pow(2)
+    b, g = _check_pair(input, target, eps)
+    iou, _ = _iou_and_union(b, g, eps)
+    v = (4 / math.pi**2) * (torch.atan(g.w / (g.h + eps)) - torch.atan(b.w / (b.h + eps))).square()
     with torch.no_grad():
         alpha = torch.where(v > 0, v / ((1 - iou) + v + eps), 0.0)  # 0 when the shapes agree
-    return reduce(1 - iou + _distance_penalty(input, target, eps) + alpha * v, reduction)
+    return reduce(1 - iou + _distance_penalty(b, g, eps) + alpha * v, reduction)
+
+
+class _BoxLoss(nn.Module):
+    """Shared body of the box-loss modules: the functional loss with fixed ``reduction`` and ``eps``."""
+
+    loss = staticmethod(iou_loss)
+
+    def __init__(self, reduction="mean", eps=1e-7):
+        super().__init__()
+        self.reduction, self.eps = check_reduction(reduction), check_positive("eps", eps, allow_zero=True)
+
+    def forward(self, input, target):
+        return self.loss(input, target, self.reduction, self.eps)
+
+
+class IoULoss(_BoxLoss):
+    """Module form of :func:`iou_loss`."""
+
+
+class GIoULoss(_BoxLoss):
+    """Module form of :func:`giou_loss`."""
+
+    loss = staticmethod(giou_loss)
+
+
+class DIoULoss(_BoxLoss):
+    """Module form of :func:`diou_loss`."""
+
+    loss = staticmethod(diou_loss)
+
+
+class CIoULoss(_BoxLoss):
+    """Module form of :func:`ciou_loss`."""
+
+    loss = staticmethod(ciou_loss)

@@ -104,6 +104,8 @@ def normalized_focal_loss(
     The numerator is :func:`paperlab.losses.focal_loss` without class weights. The gradient flows
     through numerator and denominator (the authors' code holds the denominator constant).
     ``gamma = 0`` is :func:`normalized_cross_entropy`; the paper's experiments use ``gamma = 0.5``.
+    The backward pass is written by hand (first-order gradients only), so that forward and backward
+    cost a few passes over the logits instead of autograd's many.
 
     Args:
         input, target, reduction: as in :func:`normalized_cross_entropy`.
@@ -115,15 +117,46 @@ def normalized_focal_loss(
     check_class_scores(input, target)
     check_positive("gamma", gamma, allow_zero=True)
     check_reduction(reduction)
-    log_p = F.log_softmax(input, dim=1)  # (N, C, ...)
-    # log(1 - p_k) without cancellation, clamped so that its gradient stays finite when p_k rounds to 1;
-    # (1 - p_k)^gamma as exp(gamma log(1 - p_k)), whose backward is cheaper than pow's.
-    log_one_minus_p = (-torch.expm1(log_p)).clamp_min(torch.finfo(log_p.dtype).tiny).log()
-    focal_per_class = -torch.exp(gamma * log_one_minus_p) * log_p  # (N, C, ...)
-    losses = focal_per_class.gather(1, target.unsqueeze(1)).squeeze(1) / focal_per_class.sum(
-        dim=1
-    )  # (N, ...)
-    return reduce(losses, reduction)
+    return reduce(_NormalizedFocal.apply(input, target, float(gamma)), reduction)
+
+
+class _NormalizedFocal(torch.autograd.Function):
+    r"""Per-item NFL with a hand-written backward: a few fused passes instead of autograd's many.
+
+    With :math:`\ell_k = \log p_k`, :math:`u_k = 1 - p_k`, the per-class focal term
+    :math:`F_k = -u_k^\gamma \ell_k`, :math:`S = \sum_k F_k` and :math:`L = F_y / S`:
+
+    .. math:: \frac{\partial L}{\partial \ell_k} = \frac{\delta_{ky} - L}{S} D_k, \quad
+              D_k = \frac{\partial F_k}{\partial \ell_k} = u_k^\gamma \Big(\gamma \frac{p_k \ell_k}{u_k} - 1\Big),
+
+    and the log-softmax backward gives :math:`g_z = g_\ell - p \sum_k g_{\ell,k}`.
+    """
+
+    @staticmethod
+    def forward(ctx, input, target, gamma):
+        log_p = F.log_softmax(input, dim=1)  # (N, C, ...)
+        # u = 1 - p without cancellation, clamped so that u^(gamma - 1) stays finite when p rounds to 1.
+        one_minus_p = torch.expm1(log_p).neg_().clamp_min_(torch.finfo(log_p.dtype).tiny)
+        weight = one_minus_p.pow(gamma)  # u^gamma, (N, C, ...)
+        neg_focal = weight * log_p  # -F, (N, C, ...)
+        neg_total = neg_focal.sum(dim=1, keepdim=True)  # -S, (N, 1, ...)
+        index = target.unsqueeze(1)  # (N, 1, ...)
+        losses = neg_focal.gather(1, index) / neg_total  # (N, 1, ...)
+        p = log_p.exp_()  # log p is no longer needed: p takes its storage
+        # D = gamma p (u^gamma l) / u - u^gamma, built in the storage of the temporaries.
+        d_focal = weight.neg_().addcdiv_(neg_focal.mul_(p), one_minus_p, value=gamma)
+        ctx.save_for_backward(d_focal, p, index, losses, neg_total)
+        return losses.squeeze(1)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_output):
+        d_focal, p, index, losses, neg_total = ctx.saved_tensors
+        grad = grad_output.unsqueeze(1)  # (N, 1, ...)
+        grad_log_p = d_focal * (grad * losses / neg_total)  # the -L / S part, (N, C, ...)
+        grad_log_p.scatter_add_(1, index, d_focal.gather(1, index) * (-grad / neg_total))  # the 1 / S part
+        row_sum = grad_log_p.sum(dim=1, keepdim=True)  # (N, 1, ...)
+        return grad_log_p.addcmul_(p, row_sum, value=-1), None, None
 
 
 def active_passive_loss(

@@ -5,3 +5,16 @@ from .intrinsic_dimension import mle_levina_bickel, twonn
 from .neighbourhood import knn_preservation, trustworthiness
 from .landscape_dimension import intrinsic_dim_90
 from .memory import PeakMemory, peak_tensor_memory
+from .excess_risk import (
+    comp_sum_bayes_risk,
+    comp_sum_error_transform,
+    comp_sum_excess_risk,
+    comp_sum_gamma,
+    zero_one_excess_risk,
+)
+from .softmax_collapse import softmax_collapse_fraction
+from .cubical_persistence import Barcode, cubical_persistence
+from .betti_matching import BettiMatchingResult, betti_matching, betti_matching_error, betti_number_error
+from .barcode_wasserstein import BarcodeMatching, barcode_wasserstein_distance, wasserstein_matching
+from .feature_transfer import intra_class_variability, linear_probe_accuracy
+from .segmentation import confusion_matrix, mean_iou

@@ -8,3 +8,7 @@ from .subspace import (
     fast_walsh_hadamard,
 )
 from .embedding_mlp import EmbeddingMLP
+from .tiny_causal_lm import TinyCausalLM
+from .tiny_unet import TinyUNet
+from .stacked_mlp import StackedMLP
+from .conv_segmenter import ConvSegmenter

@@ -28,3 +28,6 @@ from .random_projection import (
 )
 from .fastrp import degrees, fastrp, fastrp_similarity, transition_matrix
 from .random_walk_embedding import positive_pmi, random_walk_embedding, random_walks, window_cooccurrence
+from .perp_grad import PerpGrad, project_out_weight_direction_
+from .spherical_trick import SphericalGradient, SphericalOutputLayer, StepCost, step_cost
+from .grassmann_rsgd import GrassmannRSGD, grassmann_exp, qr_retraction, tangent_projection
