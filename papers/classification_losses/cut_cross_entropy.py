@@ -64,13 +64,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from torch import nn
 from tqdm.auto import tqdm
 
 from paperlab.experiment import require, setup
 from paperlab.losses import linear_cross_entropy
 from paperlab.losses.linear_cross_entropy import FILTER_TILE
 from paperlab.metrics import peak_tensor_memory
+from paperlab.models import TinyCausalLM
 
 exp = setup(seed=seed, device=device, profile=profile)
 for name, value in [
@@ -86,8 +86,8 @@ for name, value in [
 ]:
     require(isinstance(value, int) and value >= 1, f"{name} must be a positive integer, got {value!r}")
 require(
-    lm_vocab >= 16 and lm_length >= 4,
-    f"lm_vocab must be >= 16 and lm_length >= 4, got {lm_vocab}, {lm_length}",
+    lm_vocab >= 16 and lm_length >= 4 and lm_dim % 4 == 0,
+    f"lm_vocab must be >= 16, lm_length >= 4, lm_dim a multiple of 4 (heads), got {lm_vocab}, {lm_length}, {lm_dim}",
 )
 require(
     all(isinstance(v, int) and v >= 2 for v in memory_vocab_sizes),
@@ -211,11 +211,12 @@ plt.show()
 # A synthetic language: a first-order Markov chain over `lm_vocab` tokens in which every token has 8
 # likely successors (weighted 1, 1/2, ..., 1/8), drawn like the first token from a Zipf law over the
 # vocabulary, with 10% of tokens replaced by Zipf noise. As in real text, a few tokens are frequent and
-# most are rare, so the model's softmax soon puts little mass on most of the vocabulary. The model
-# embeds the previous three tokens, mixes them with a small MLP into a $D$-dimensional state, and
-# predicts the next token with a linear head. The last positions of some sequences are padding, marked
-# with `ignore_index`. Three copies start from the same weights and see the same batches: one trained
-# with the dense loss, one with the chunked loss, one with the chunked loss and gradient filtering.
+# most are rare, so the model's softmax soon puts little mass on most of the vocabulary. The model is the
+# package's `TinyCausalLM`, a one-layer causal transformer of width $D$ whose linear head maps its states
+# to the vocabulary; the chunked loss takes the states and the head's weight, never the logits. The last
+# positions of some sequences are padding, marked with `ignore_index`. Three copies start from the same
+# weights and see the same batches: one trained with the dense loss, one with the chunked loss, one with
+# the chunked loss and gradient filtering.
 
 # %%
 zipf = 1.0 / torch.arange(1, lm_vocab + 1, dtype=torch.float64)  # token frequencies, rank r -> 1/r
@@ -226,41 +227,25 @@ successor_weights = 1.0 / torch.arange(1, 9, dtype=torch.float64)
 
 
 def sample_batch(n_sequences, length):
-    """Token sequences (n, length + 3) of the Markov chain; inputs are windows, targets the next token."""
-    tokens = torch.empty(n_sequences, length + 3, dtype=torch.long)
+    """Token sequences of the Markov chain: inputs (n, length) and next-token targets (n, length)."""
+    tokens = torch.empty(n_sequences, length + 1, dtype=torch.long)
     tokens[:, 0] = torch.multinomial(zipf, n_sequences, replacement=True, generator=exp.generator)
-    for position in range(1, length + 3):
+    for position in range(1, length + 1):
         choice = torch.multinomial(successor_weights, n_sequences, replacement=True, generator=exp.generator)
         noise = torch.rand(n_sequences, generator=exp.generator) < 0.1  # 10% Zipf noise tokens
         random_tokens = torch.multinomial(zipf, n_sequences, replacement=True, generator=exp.generator)
         tokens[:, position] = torch.where(noise, random_tokens, successors[tokens[:, position - 1], choice])
-    windows = tokens.unfold(1, 3, 1)[:, :length]  # (n, length, 3) the three previous tokens
-    targets = tokens[:, 3:].clone()  # (n, length)
+    inputs, targets = tokens[:, :-1], tokens[:, 1:].clone()  # (n, length) each
     lengths = torch.randint(length // 2, length + 1, (n_sequences,), generator=exp.generator)
     targets[torch.arange(length)[None, :] >= lengths[:, None]] = -100  # padding
-    return windows.to(exp.device), targets.to(exp.device)
-
-
-class TinyLM(nn.Module):
-    """Embeds a window of 3 tokens, mixes them with an MLP, and returns D-dimensional states."""
-
-    def __init__(self, vocab, dim):
-        super().__init__()
-        self.embed = nn.Embedding(vocab, dim)
-        self.mix = nn.Sequential(
-            nn.Linear(3 * dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim), nn.LayerNorm(dim)
-        )
-        self.head = nn.Linear(dim, vocab)
-
-    def forward(self, windows):
-        return self.mix(self.embed(windows).flatten(-2))  # (n, length, 3, D) -> (n, length, D)
+    return inputs.to(exp.device), targets.to(exp.device)
 
 
 def train_curve(model, loss_kind, batches):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     curve = []
-    for windows, targets in batches:
-        states = model(windows)  # (n, length, D)
+    for inputs, targets in batches:
+        states = model.hidden_states(inputs)  # (n, length, D)
         if loss_kind == "dense":
             loss = F.cross_entropy(model.head(states).flatten(0, 1), targets.flatten())
         else:
@@ -274,7 +259,9 @@ def train_curve(model, loss_kind, batches):
 
 
 torch.manual_seed(exp.seed)
-initial = TinyLM(lm_vocab, lm_dim).to(exp.device)
+initial = TinyCausalLM(lm_vocab, max_len=lm_length, d_model=lm_dim, n_layers=1, d_ff=4 * lm_dim).to(
+    exp.device
+)
 batches = [sample_batch(lm_batch, lm_length) for _ in range(lm_steps)]
 models = {kind: copy.deepcopy(initial) for kind in ["dense", "chunked", "chunked + filter"]}
 curves = pd.DataFrame(
@@ -283,8 +270,8 @@ curves = pd.DataFrame(
 
 with torch.no_grad():  # how much of the softmax lies below the threshold at the end of training
     trained = models["chunked"]
-    windows, targets = batches[-1]
-    probs = torch.softmax(trained.head(trained(windows)), dim=-1)[targets != -100]  # (n_valid, V)
+    inputs, targets = batches[-1]
+    probs = torch.softmax(trained(inputs), dim=-1)[targets != -100]  # (n_valid, V)
     small_entries = (probs < filter_eps).float().mean().item()
     tile_max = F.max_pool2d(probs[None, None], FILTER_TILE, ceil_mode=True)[0, 0]  # (row tiles, column tiles)
     dropped_tiles = (tile_max < filter_eps).float().mean().item()

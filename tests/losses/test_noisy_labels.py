@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from paperlab.losses import focal_loss
 from paperlab.losses.noisy_labels import (
     ActivePassiveLoss,
+    MAELoss,
     NormalizedCrossEntropyLoss,
     NormalizedFocalLoss,
     ReverseCrossEntropyLoss,
@@ -217,6 +218,7 @@ def test_modules_match_functions():
         ReverseCrossEntropyLoss("none", -2.0)(input, target),
         reverse_cross_entropy(input, target, "none", -2.0),
     )
+    torch.testing.assert_close(MAELoss("sum")(input, target), mae_loss(input, target, "sum"))
 
 
 @pytest.mark.parametrize("name", ["nce", "nfl", "rce", "mae", "apl"])

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from paperlab.losses import linear_cross_entropy
 from paperlab.models import TinyCausalLM
 
 
@@ -85,3 +86,15 @@ def test_bad_construction_and_generation_raise():
         make_model().generate_greedy(torch.zeros(1, 3, dtype=torch.long), 2, allowed=torch.tensor([3, 15]))
     with pytest.raises(ValueError, match="allowed"):
         make_model().generate_greedy(torch.zeros(1, 3, dtype=torch.long), 2, allowed=torch.tensor([1.0]))
+
+
+def test_hidden_states_feed_the_linear_cross_entropy_like_the_logits():
+    torch.manual_seed(0)
+    model = TinyCausalLM(vocab_size=50, max_len=8).double()
+    ids = torch.randint(0, 50, (3, 8))
+    targets = torch.randint(0, 50, (3, 8))
+    states = model.hidden_states(ids)  # (3, 8, 64)
+    torch.testing.assert_close(model.head(states), model(ids))
+    dense = torch.nn.functional.cross_entropy(model(ids).flatten(0, 1), targets.flatten())
+    chunked = linear_cross_entropy(states, model.head.weight, targets, model.head.bias, chunk_size=16)
+    torch.testing.assert_close(chunked, dense)

@@ -16,6 +16,7 @@ from .focal import FocalLoss, Poly1FocalLoss, focal_loss, poly1_focal_loss
 from .supcon_in import supcon_in_loss
 from .noisy_labels import (
     ActivePassiveLoss,
+    MAELoss,
     NormalizedCrossEntropyLoss,
     NormalizedFocalLoss,
     ReverseCrossEntropyLoss,

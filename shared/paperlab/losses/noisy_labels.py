@@ -238,6 +238,17 @@ class ReverseCrossEntropyLoss(nn.Module):
         return reverse_cross_entropy(input, target, self.reduction, self.log_zero)
 
 
+class MAELoss(nn.Module):
+    """Module form of :func:`mae_loss`."""
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        self.reduction = check_reduction(reduction)
+
+    def forward(self, input, target):
+        return mae_loss(input, target, self.reduction)
+
+
 class ActivePassiveLoss(nn.Module):
     """Module form of :func:`active_passive_loss`."""
 

@@ -81,12 +81,20 @@ class TinyCausalLM(nn.Module):
         self.head = nn.Linear(d_model, vocab_size)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.hidden_states(ids))  # (B, T, V)
+
+    def hidden_states(self, ids: torch.Tensor) -> torch.Tensor:
+        """The final states ``(B, T, D)`` that the head maps to logits.
+
+        A memory-bounded loss such as :func:`paperlab.losses.linear_cross_entropy` takes these with
+        ``self.head.weight`` and ``self.head.bias`` instead of the ``(B, T, V)`` logits.
+        """
         self._check_ids(ids)
         positions = torch.arange(ids.shape[1], device=ids.device)
         x = self.token_embedding(ids) + self.position_embedding(positions)  # (B, T, D)
         for block in self.blocks:
             x = block(x)
-        return self.head(self.ln_final(x))  # (B, T, V)
+        return self.ln_final(x)
 
     @torch.no_grad()
     def generate_greedy(self, prompt: torch.Tensor, n_new: int, allowed: torch.Tensor | None = None):
