@@ -49,6 +49,8 @@ def check_positive(name: str, value, *, integer: bool = False, allow_zero: bool 
     if isinstance(value, bool) or not isinstance(value, kind):
         expected = "an integer" if integer else "a number"
         raise TypeError(f"{name} must be {expected}, got {value!r}")
+    if value != value:  # NaN fails every comparison below
+        raise ValueError(f"{name} must be a number, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be {bound}, got {value!r}")

@@ -259,6 +259,12 @@ def test_bad_inputs_raise_naming_the_argument():
         info_nce(q[:1], k[:1])
     with pytest.raises(ValueError, match="scale"):
         sigmoid_contrastive_loss(q, k, scale=-1.0)
+    with pytest.raises(ValueError, match="bias"):
+        sigmoid_contrastive_loss(q, k, bias=float("nan"))
+    with pytest.raises(ValueError, match="scale"):
+        sigmoid_contrastive_loss(q, k, scale=float("inf"))
+    with pytest.raises(ValueError, match="temperature"):
+        info_nce(q, k, temperature=float("nan"))
     with pytest.raises(ValueError, match="same width"):
         tiled_logsumexp(q, randn(8, 3))
     with pytest.raises(ValueError, match="exclude_diagonal"):

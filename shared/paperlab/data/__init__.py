@@ -14,3 +14,7 @@ from .arithmetic_language import (
 from .modular_arithmetic import ModularArithmetic, modular_arithmetic, one_hot_pairs
 from .curvilinear import CurvilinearImages, curvilinear_images, ring_mask, segment_mask
 from .synthetic_shapes import SHAPE_CLASSES, synthetic_shapes
+from .implicit_feedback import ImplicitFeedback, TripleBatch, sample_triples, synthetic_implicit_feedback
+from .cluttered_sets import ClutteredSets, cluttered_sets
+from .synthetic_speakers import SpeakerUtterances, crop_and_noise, synthetic_speakers
+from .multi_factor_pairs import FactorPairs, multi_factor_pairs

@@ -51,3 +51,84 @@ from .betti_matching import BettiMatchingLoss, betti_matching_loss
 from .dice import DiceLoss, soft_dice_loss
 from .grassmann import GrassmannClassHead, grassmann_class_logits, random_frames
 from .jaccard import JaccardMetricLoss, SoftJaccardLoss, jaccard_metric_loss, soft_jaccard_loss
+from .alignment_uniformity import AlignmentLoss, UniformityLoss, alignment_loss, uniformity_loss
+from .modules import (
+    CircleClassificationLoss,
+    CircleLoss,
+    ContrastiveLoss,
+    InfoNCELoss,
+    NTXentLoss,
+    SigmoidContrastiveLoss,
+    SupConInLoss,
+    SupConLoss,
+    TripletMarginLoss,
+    UnifiedPairLoss,
+)
+from .additive_margin_ntxent import NTXentAdditiveMarginLoss, nt_xent_additive_margin_loss
+from .discrete_infomax import (
+    DiscreteInfomaxLoss,
+    code_block_dependence,
+    code_label_mutual_information,
+    code_retrieval_scores,
+    discrete_codes,
+    discrete_infomax_loss,
+)
+from .cosine_contrastive import BPRLoss, CosineContrastiveLoss, bpr_loss, cosine_contrastive_loss
+from .adaface import (
+    AdaFaceLoss,
+    ArcFaceLoss,
+    CosFaceLoss,
+    adaface_loss,
+    adaface_margin_scaler,
+    arcface_loss,
+    cosface_loss,
+    margin_softmax_logits,
+)
+from .snr_distance import (
+    SNRContrastiveLoss,
+    SNRTripletLoss,
+    snr_contrastive_loss,
+    snr_distance,
+    snr_triplet_loss,
+    zero_mean_regularizer,
+)
+from .whitening import WMSELoss, w_mse_loss, whiten
+from .spectral_transformation import (
+    INTLLoss,
+    NewtonInverseSqrt,
+    SpectralTransformation,
+    default_trade_off,
+    intl_loss,
+    newton_inverse_sqrt,
+    spectral_transformation,
+    trace_loss,
+)
+from .mean_field import (
+    MeanFieldClassWiseMultiSimilarityLoss,
+    MeanFieldContrastiveLoss,
+    mean_field_classwise_ms_loss,
+    mean_field_contrastive_loss,
+)
+from .group_ordering import (
+    GroupOrderingLoss,
+    RelaxedSort,
+    differentiable_sort,
+    group_ordering_loss,
+    top_rank_mass,
+)
+from .decoupled_softmax import (
+    DecoupledSoftmaxLoss,
+    MultiLabelSoftmaxLoss,
+    SoftTopKLoss,
+    decoupled_softmax_loss,
+    log_soft_topk,
+    multilabel_softmax_loss,
+    soft_topk,
+    soft_topk_loss,
+)
+from .wasserstein_dependency import (
+    WassersteinPredictiveCoding,
+    critic_gradient_penalty,
+    wasserstein_predictive_coding_loss,
+)
+from .adaptive_multihead import AMCLLoss, TemperatureNetwork, amcl_loss, pair_temperatures

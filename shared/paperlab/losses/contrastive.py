@@ -8,6 +8,8 @@ the B x B similarity matrix, and value and gradients are those of the full compu
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
@@ -25,9 +27,11 @@ def _check_scalar(name: str, value, positive: bool):
             raise ValueError(f"{name} must be > 0, got {value.item()!r}")
         return value
     if positive:
-        return check_positive(name, value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        check_positive(name, value)
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number or a 0-dim tensor, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
     return value
 
 

@@ -18,3 +18,7 @@ from .betti_matching import BettiMatchingResult, betti_matching, betti_matching_
 from .barcode_wasserstein import BarcodeMatching, barcode_wasserstein_distance, wasserstein_matching
 from .feature_transfer import intra_class_variability, linear_probe_accuracy
 from .segmentation import confusion_matrix, mean_iou
+from .tolerance import tolerance
+from .recommendation import TopKMetrics, recall_ndcg_at_k
+from .embedding_spectrum import condition_number, covariance_spectrum, effective_rank
+from .verification import equal_error_rate

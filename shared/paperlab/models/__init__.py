@@ -12,3 +12,12 @@ from .tiny_causal_lm import TinyCausalLM
 from .tiny_unet import TinyUNet
 from .stacked_mlp import StackedMLP
 from .conv_segmenter import ConvSegmenter
+from .simplex_cf import SimpleXModel
+from .generalized_sum_pooling import (
+    GeneralizedSumPooling,
+    GSPTransport,
+    generalized_sum_pooling,
+    gsp_transport,
+)
+from .bilinear_critic import BilinearCritic
+from .multi_head_projector import MultiHeadProjector
