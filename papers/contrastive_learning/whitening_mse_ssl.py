@@ -64,11 +64,9 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
-from paperlab.data import augment_digits
+from paperlab.data import digit_images, view_pair_batches
 from paperlab.experiment import require, setup
 from paperlab.losses import nt_xent_loss, w_mse_loss
 from paperlab.metrics import covariance_spectrum, effective_rank, knn_accuracy, linear_probe_accuracy
@@ -117,21 +115,12 @@ require(w_size > embedding_dim, f"w_size must exceed embedding_dim, got {w_size}
 # *before* any whitening (a whitened batch is white by construction).
 
 # %%
-digits = load_digits()
-train_rows, test_rows = train_test_split(
-    np.arange(len(digits.target)), test_size=0.4, random_state=0, stratify=digits.target
+split = digit_images(test_size=0.4, device=exp.device)  # the same stratified split for every seed
+train_x, train_y, test_x, test_y = split.train_x, split.train_y, split.test_x, split.test_y
+# (2B, 64) each: first views, then second views of the same images
+view_batches = view_pair_batches(
+    train_x, steps, batch, max_shift, noise_std, n_erased, generator=exp.generator
 )
-images = torch.tensor(digits.images / 16.0, dtype=torch.float32, device=exp.device)  # (N, 8, 8)
-labels = torch.tensor(digits.target, device=exp.device)
-train_x, train_y = images[train_rows], labels[train_rows]
-test_x, test_y = images[test_rows], labels[test_rows]
-
-view_batches = []
-for _ in range(steps):
-    rows = torch.randint(0, len(train_x), (batch,), generator=exp.generator).to(exp.device)
-    first = augment_digits(train_x[rows], max_shift, noise_std, n_erased, generator=exp.generator)
-    second = augment_digits(train_x[rows], max_shift, noise_std, n_erased, generator=exp.generator)
-    view_batches.append(torch.cat([first, second]).flatten(1))  # (2B, 64): first views, then second views
 
 
 def plain_mse(z1, z2):

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperlab.data import augment_digits
+from paperlab.data import augment_digits, digit_images, view_pair_batches
 
 
 def images(n=20, height=8, width=8, seed=0, dtype=torch.float64):
@@ -117,3 +117,33 @@ def test_bad_inputs_raise_naming_the_argument():
         augment_digits(x, n_erased=65)
     with pytest.raises(ValueError, match="seed"):
         augment_digits(x, generator=-1)
+
+
+def test_view_pair_batches_pair_two_views_of_the_same_images():
+    images = torch.rand(20, 8, 8, generator=torch.Generator().manual_seed(0))
+    batches = view_pair_batches(images, 3, 5, max_shift=0, noise_std=0.0, n_erased=0, generator=1)
+    assert len(batches) == 3 and all(b.shape == (10, 64) for b in batches)
+    for batch in batches:  # without augmentation both views are the drawn image itself
+        torch.testing.assert_close(batch[:5], batch[5:])
+        assert all(any(torch.equal(row, image.flatten()) for image in images) for row in batch[:5])
+    again = view_pair_batches(images, 3, 5, generator=1)
+    other = view_pair_batches(images, 3, 5, generator=2)
+    assert torch.equal(again[0], view_pair_batches(images, 3, 5, generator=1)[0])
+    assert not torch.equal(again[0], other[0])
+    with pytest.raises(ValueError, match="n_batches"):
+        view_pair_batches(images, 0, 5)
+    with pytest.raises(ValueError, match="images"):
+        view_pair_batches(images.flatten(1), 1, 5)
+
+
+def test_digit_images_split_is_stratified_and_fixed():
+    split = digit_images(test_size=0.4)
+    assert split.train_x.shape[1:] == (8, 8) and len(split.train_x) + len(split.test_x) == 1797
+    assert float(split.train_x.max()) <= 1.0 and float(split.train_x.min()) >= 0.0
+    test_share = torch.bincount(split.test_y, minlength=10) / torch.bincount(
+        torch.cat([split.train_y, split.test_y]), minlength=10
+    )
+    assert torch.allclose(test_share, torch.full((10,), 0.4), atol=0.02)
+    assert torch.equal(digit_images(test_size=0.4).test_y, split.test_y)
+    with pytest.raises(ValueError, match="test_size"):
+        digit_images(test_size=1.5)

@@ -1,7 +1,8 @@
 """Deterministic synthetic generators and loaders for bundled datasets."""
 
 from .point_clouds import point_cloud, random_rigid_motion, random_rotation
-from .augment import augment_digits
+from .augment import augment_digits, view_pair_batches
+from .digits import DigitSplit, digit_images
 from .label_noise import DIGITS_CLASS_MAP, corrupt_labels
 from .graphs import LabelledGraph, stochastic_block_model
 from .arithmetic_language import (
@@ -18,3 +19,4 @@ from .implicit_feedback import ImplicitFeedback, TripleBatch, sample_triples, sy
 from .cluttered_sets import ClutteredSets, cluttered_sets
 from .synthetic_speakers import SpeakerUtterances, crop_and_noise, synthetic_speakers
 from .multi_factor_pairs import FactorPairs, multi_factor_pairs
+from .two_view_digits import TwoViewDigits, two_view_digits

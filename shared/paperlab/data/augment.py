@@ -74,3 +74,40 @@ def _shift(images: torch.Tensor, shifts: torch.Tensor, pad: int) -> torch.Tensor
     cols = torch.arange(width, device=images.device) + pad - shifts[:, 1:]  # (N, W)
     batch = torch.arange(n, device=images.device)[:, None, None]  # (N, 1, 1)
     return padded[batch, rows[:, :, None], cols[:, None, :]]  # (N, H, W)
+
+
+def view_pair_batches(
+    images: torch.Tensor,
+    n_batches: int,
+    batch_size: int,
+    max_shift: int = 1,
+    noise_std: float = 0.05,
+    n_erased: int = 2,
+    generator=None,
+) -> list[torch.Tensor]:
+    """Batches of two augmented views of random images, for self-supervised training.
+
+    Each batch draws ``batch_size`` images with replacement and two independent
+    :func:`augment_digits` views of each, flattened and stacked as ``[first views; second views]``,
+    so that rows ``i`` and ``i + batch_size`` are a positive pair.
+
+    Args:
+        images: (N, H, W) intensities in [0, 1].
+        n_batches, batch_size: how many batches, and images per batch.
+        max_shift, noise_std, n_erased: the augmentation, as in :func:`augment_digits`.
+        generator: an int seed, a ``torch.Generator`` or None; draws are made on the CPU.
+
+    Returns:
+        A list of ``n_batches`` tensors of shape (2 * batch_size, H * W), on ``images``' device.
+    """
+    check_tensor("images", images, dim=3, floating=True)
+    check_positive("n_batches", n_batches, integer=True)
+    check_positive("batch_size", batch_size, integer=True)
+    generator = as_generator(generator)
+    batches = []
+    for _ in range(n_batches):
+        rows = torch.randint(0, len(images), (batch_size,), generator=generator).to(images.device)
+        first = augment_digits(images[rows], max_shift, noise_std, n_erased, generator=generator)
+        second = augment_digits(images[rows], max_shift, noise_std, n_erased, generator=generator)
+        batches.append(torch.cat([first, second]).flatten(1))  # (2B, H * W)
+    return batches

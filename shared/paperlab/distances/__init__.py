@@ -8,3 +8,4 @@ from .sinkhorn_divergence import sinkhorn_divergence
 from .gaussian import bures_wasserstein, gaussian_kl, psd_sqrt
 from .max_sliced import max_sliced_wasserstein
 from .vmf import sample_vmf, vmf_sliced_wasserstein
+from .structural_sparse import BilinearSimilarity, GSSFSimilarity, structural_sparse_similarity

@@ -132,3 +132,4 @@ from .wasserstein_dependency import (
     wasserstein_predictive_coding_loss,
 )
 from .adaptive_multihead import AMCLLoss, TemperatureNetwork, amcl_loss, pair_temperatures
+from .hardest_negative_triplet import HardestNegativeTripletLoss, hardest_negative_triplet_loss
