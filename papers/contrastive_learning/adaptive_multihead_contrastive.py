@@ -52,7 +52,7 @@ simclr_temperature = 0.2
 beta = 0.01  # regulariser weight (authors' default)
 tau_min = 0.05
 tau_max = 1.0
-top_k = 100  # hardest negatives kept per anchor (2B - 2 = 126 available at batch 64)
+top_k = 100  # hardest negatives kept per anchor (126 of the 2B - 2 are available at batch 64)
 head_dim = 32
 
 # %%

@@ -41,7 +41,7 @@
 profile = "ci"
 seed = 0
 device = "auto"
-n_views = 4  # augmented views per image: P = n_views - 1 positives per anchor
+n_views = 4  # augmented views per image, so n_views - 1 positives per anchor
 n_negatives = 12  # N, hardest negatives per anchor
 steepness = 1.0  # beta of the relaxed swaps (the authors' default)
 temperature = 0.1  # InfoNCE temperature

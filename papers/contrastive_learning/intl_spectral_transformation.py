@@ -51,7 +51,7 @@ steps = 100  # Adam steps per training run
 batch = 256  # images per step, two augmented views each
 n_iter = 4  # IterNorm Newton steps T (the paper uses 4 to 7)
 large_trade_off = (
-    0.5  # a second INTL run with this trace-loss weight beta (the authors' rule gives 0.02 at D = 32)
+    0.5  # a second INTL run with this trace-loss weight beta (the authors' rule gives 0.02 for D of 32)
 )
 w_size = 128  # W-MSE sub-batch size (> embedding_dim)
 lr = 3e-3

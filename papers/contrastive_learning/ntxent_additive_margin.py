@@ -45,7 +45,7 @@ profile = "ci"
 seed = 0
 device = "auto"
 margin = 0.1  # additive margin m, the paper's best
-temperature = 0.2  # tau (the paper's scale 1/tau = 5)
+temperature = 0.2  # tau (the paper's scale 1/tau is 5)
 steps = 100  # Adam steps (the plan has 200; halved for the ci budget)
 batch = 64  # utterances per step, two crops each
 lr = 3e-3

@@ -50,7 +50,7 @@ steps = 150  # Adam steps per run (the plan has 300; halved for the ci budget)
 lr = 3e-3
 hidden = (64,)  # hidden widths of each tower
 embedding_dim = 32  # output width of both towers
-init_temperature = 0.1  # softmax baseline: 1/t at init, the same t = 10 as SigLIP's t' = log 10
+init_temperature = 0.1  # softmax baseline: 1/t at init, the same t of 10 as SigLIP's (t' is log 10)
 n_seeds = 3  # independent runs per (loss, batch size), trained together as a stack
 chunk_size = 3  # tile side of the chunked-loss check
 

@@ -39,7 +39,7 @@ profile = "ci"
 seed = 0
 device = "auto"
 n_blocks = 8  # M, blocks of the code
-n_symbols = 16  # K, symbols per block: M log2 K = 32 bits
+n_symbols = 16  # K, symbols per block: M log2 K is 32 bits
 independence_weight = 0.1  # weight of the block-independence regularizer
 steps = 400  # Adam steps per training run
 batch = 128
