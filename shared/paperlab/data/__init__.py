@@ -20,3 +20,4 @@ from .cluttered_sets import ClutteredSets, cluttered_sets
 from .synthetic_speakers import SpeakerUtterances, crop_and_noise, synthetic_speakers
 from .multi_factor_pairs import FactorPairs, multi_factor_pairs
 from .two_view_digits import TwoViewDigits, two_view_digits
+from .knn_pairs import knn_neighbours, knn_pair_batch, knn_pairs

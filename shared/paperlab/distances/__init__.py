@@ -9,3 +9,4 @@ from .gaussian import bures_wasserstein, gaussian_kl, psd_sqrt
 from .max_sliced import max_sliced_wasserstein
 from .vmf import sample_vmf, vmf_sliced_wasserstein
 from .structural_sparse import BilinearSimilarity, GSSFSimilarity, structural_sparse_similarity
+from .poincare import mobius_add, poincare_cdist, poincare_distance, poincare_exp0, poincare_log0

@@ -22,3 +22,7 @@ from .tolerance import tolerance
 from .recommendation import TopKMetrics, recall_ndcg_at_k
 from .embedding_spectrum import condition_number, covariance_spectrum, effective_rank
 from .verification import equal_error_rate
+from .principal_angles import principal_angles
+from .neuron_strength import neuron_strength, top_k_features
+from .laplacian_score import laplacian_score
+from .distortion import average_distortion, graph_reconstruction_map, worst_case_distortion

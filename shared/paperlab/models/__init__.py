@@ -21,3 +21,9 @@ from .generalized_sum_pooling import (
 )
 from .bilinear_critic import BilinearCritic
 from .multi_head_projector import MultiHeadProjector
+from .twin_dimred import LinearEncoderProjector
+from .lowrank_linear import LowRankLinear
+from .ordered_lowrank_linear import OrderedLowRankLinear
+from .sparse_evolutionary_linear import SparseEvolutionaryLinear, erdos_renyi_density, erdos_renyi_mask
+from .sparse_denoising_autoencoder import SparseDAETraining, SparseDenoisingAutoencoder, train_sparse_dae
+from .synthetic_cross_encoder import SyntheticCrossEncoder

@@ -31,3 +31,15 @@ from .random_walk_embedding import positive_pmi, random_walk_embedding, random_w
 from .perp_grad import PerpGrad, project_out_weight_direction_
 from .spherical_trick import SphericalGradient, SphericalOutputLayer, StepCost, step_cost
 from .grassmann_rsgd import GrassmannRSGD, grassmann_exp, qr_retraction, tangent_projection
+from .trained_rank_pruning import (
+    LowRankProjection,
+    TRPResult,
+    add_nuclear_subgradient_,
+    energy_rank,
+    low_rank_projection,
+    nuclear_norm_subgradient,
+    train_trained_rank_pruning,
+    trp_project_,
+)
+from .anncur import ANNCURIndex, ANNCURResult, anncur_index, anncur_search, topk_recall
+from .tree_embedding import MDSResult, TreeEmbedding, classical_mds, combinatorial_tree_embedding, h_mds
