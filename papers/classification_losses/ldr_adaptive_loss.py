@@ -13,7 +13,7 @@
 
 # %% [markdown]
 # # Label Distributionally Robust Losses for Multi-class Classification: Consistency, Robustness and Adaptivity
-# *2023* · topic `classification_losses` · verdict **reproduce**
+# *year not listed in the catalog* · topic `classification_losses` · verdict **reproduce**
 #
 # ## The idea
 #

@@ -13,7 +13,7 @@
 
 # %% [markdown]
 # # Adaptive Multi-head Contrastive Learning
-# *2024* · topic `contrastive_learning` · verdict **reproduce**
+# *year not listed in the catalog* · topic `contrastive_learning` · verdict **reproduce**
 #
 # ## The idea
 #

@@ -13,7 +13,7 @@
 
 # %% [markdown]
 # # Learning by Sorting: Self-supervised Learning with Group Ordering Constraints
-# *2023* · topic `contrastive_learning` · verdict **reproduce**
+# *year not listed in the catalog* · topic `contrastive_learning` · verdict **reproduce**
 #
 # ## The idea
 #

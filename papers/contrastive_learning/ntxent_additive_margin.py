@@ -13,7 +13,7 @@
 
 # %% [markdown]
 # # Additive Margin in Contrastive Self-Supervised Frameworks to Learn Discriminative Speaker Representations
-# *2022* · topic `contrastive_learning` · verdict **reproduce**
+# *year not listed in the catalog* · topic `contrastive_learning` · verdict **reproduce**
 #
 # ## The idea
 #

@@ -48,7 +48,7 @@ noise = 0.2  # denoising noise factor (the paper's)
 n_hidden = 200
 epochs = 20
 lr = 0.3  # SGD step; the paper's 0.01 barely moves the loss in 20 epochs (see the closing notes)
-k_synthetic = 20  # features kept on the synthetic set (= its number of informative features)
+k_synthetic = 20  # features kept on the synthetic set (its number of informative features)
 k_digits = 16  # features kept on digits
 
 # %%

@@ -13,7 +13,7 @@
 
 # %% [markdown]
 # # Maestro: Uncovering Low-Rank Structures via Trainable Decomposition
-# *2023* · topic `low_rank` · verdict **reproduce**
+# *year not listed in the catalog* · topic `low_rank` · verdict **reproduce**
 #
 # ## The idea
 #

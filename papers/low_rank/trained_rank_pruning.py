@@ -13,7 +13,7 @@
 
 # %% [markdown]
 # # Trained Rank Pruning for Efficient Deep Neural Networks
-# *2018* · topic `low_rank` · verdict **reproduce**
+# *year not listed in the catalog* · topic `low_rank` · verdict **reproduce**
 #
 # ## The idea
 #

@@ -13,7 +13,7 @@
 
 # %% [markdown]
 # # Discrete Infomax Codes for Supervised Representation Learning
-# *2022* · topic `metric_learning` · verdict **reproduce**
+# *year not listed in the catalog* · topic `metric_learning` · verdict **reproduce**
 #
 # ## The idea
 #

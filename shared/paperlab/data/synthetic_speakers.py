@@ -9,7 +9,7 @@ with a per-speaker envelope :math:`\mu_s \sim \mathcal{N}(0, I)` smoothed along 
 a per-utterance channel offset :math:`c_u \sim \mathcal{N}(0, \sigma_c^2 I)`, content from a shared
 basis of "phone" patterns :math:`P_k` with random activations :math:`a_{u,t,k} \sim \mathcal{N}(0,
 \sigma_a^2)`, and white noise. Built for "Additive Margin in Contrastive Self-Supervised Frameworks to
-Learn Discriminative Speaker Representations (2022)", whose VoxCeleb data it replaces.
+Learn Discriminative Speaker Representations", whose VoxCeleb data it replaces.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 r"""Adaptive multi-head contrastive loss (AMCL, SimCLR form) with pair-adaptive temperatures.
 
-From "Adaptive Multi-head Contrastive Learning" (2024). Each of :math:`C` projection heads maps the two
+From "Adaptive Multi-head Contrastive Learning". Each of :math:`C` projection heads maps the two
 views of a batch of :math:`B` images to features :math:`z^c`; every pair of views :math:`(a, b)` of a head
 gets its own temperature from a small network :math:`\phi` shared by all heads,
 

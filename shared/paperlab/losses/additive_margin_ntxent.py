@@ -48,7 +48,7 @@ def nt_xent_additive_margin_loss(
         A scalar, or (B,) per-pair losses (the mean of the two directions when symmetric).
 
     From "Additive Margin in Contrastive Self-Supervised Frameworks to Learn Discriminative Speaker
-    Representations (2022)".
+    Representations".
     """
     _check_pair(query, key)
     margin = check_positive("margin", margin, allow_zero=True)

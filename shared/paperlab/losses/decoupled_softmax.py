@@ -1,6 +1,6 @@
 r"""Multi-label retrieval losses for dual encoders: decoupled softmax and the soft top-k loss.
 
-From "Dual-Encoders for Extreme Multi-Label Classification" (2024). A dual encoder scores a query against
+From "Dual-Encoders for Extreme Multi-Label Classification". A dual encoder scores a query against
 every label, :math:`s_{ql}` (for instance :math:`\langle f(q), g(l) \rangle / \tau`); a query has a set
 :math:`P_q` of positive labels. The usual multi-label extension of InfoNCE puts every positive in every
 denominator,

@@ -1,6 +1,6 @@
 r"""Discrete infomax codes: the code-label mutual information of a batch, and retrieval with codes.
 
-From "Discrete Infomax Codes for Supervised Representation Learning" (2022). An encoder maps an input
+From "Discrete Infomax Codes for Supervised Representation Learning". An encoder maps an input
 :math:`x` to ``M`` independent ``K``-way categorical distributions :math:`p(c_m \mid x)`, m = 1..M (a
 codeword of M blocks, M log2 K bits once each block is rounded to its most likely symbol). Training
 maximizes the mutual information between the code and the label, estimated from a batch: with

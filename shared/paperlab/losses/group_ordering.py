@@ -1,6 +1,6 @@
 r"""Differentiable sorting networks and the group-ordering (GroCo) contrastive loss.
 
-From "Learning by Sorting: Self-supervised Learning with Group Ordering Constraints" (2023), built on
+From "Learning by Sorting: Self-supervised Learning with Group Ordering Constraints", built on
 the relaxed sorting networks of "Differentiable Sorting Networks for Scalable Sorting and Ranking
 Supervision" (2021). A sorting network is a fixed sequence of compare-and-swap layers; relaxing each
 swap to a mix with weight :math:`\alpha = \sigma(s\,(b - a))` (``s`` the steepness) makes the sorted

@@ -1,7 +1,7 @@
 r"""Label-distributionally robust (LDR) losses: LDR-KL and its adaptive, per-instance form ALDR-KL.
 
 From "Label Distributionally Robust Losses for Multi-class Classification: Consistency, Robustness and
-Adaptivity" (2023). The loss of a sample is the worst case, over distributions :math:`p` on the labels,
+Adaptivity". The loss of a sample is the worst case, over distributions :math:`p` on the labels,
 of the expected margin violation, penalised by the KL divergence of :math:`p` from the uniform one:
 
 .. math:: \psi_\lambda(s, y) = \max_{p \in \Delta_K} \sum_k p_k (c\,[k \ne y] + s_k - s_y)

@@ -1,6 +1,6 @@
 """Principal angles between the column spaces of two matrices.
 
-Used by Maestro: Uncovering Low-Rank Structures via Trainable Decomposition (2023) to compare the span
+Used by Maestro: Uncovering Low-Rank Structures via Trainable Decomposition to compare the span
 of the first learned rank-1 components with the top singular (PCA) subspace.
 """
 

@@ -1,6 +1,6 @@
 r"""C independent MLP projection heads evaluated together as one batched module.
 
-From "Adaptive Multi-head Contrastive Learning" (2024): the projection head of a contrastive model is
+From "Adaptive Multi-head Contrastive Learning": the projection head of a contrastive model is
 replicated C times with independent weights, each head giving its own view of the features,
 
 .. math:: z^c = W_2^c\, \mathrm{relu}(W_1^c h + b_1^c) + b_2^c, \qquad c = 1, \dots, C.

@@ -1,6 +1,6 @@
 """A linear layer factorized into ordered rank-1 components, trained with ordered dropout.
 
-Maestro: Uncovering Low-Rank Structures via Trainable Decomposition (2023) writes a weight as a sum of
+Maestro: Uncovering Low-Rank Structures via Trainable Decomposition writes a weight as a sum of
 rank-1 terms, :math:`W = \\sum_{i=1}^{r} u_i v_i^\\top = U V`, and at every training step keeps only a
 random prefix of them: the rank :math:`b` is drawn from a distribution over :math:`\\{1, \\dots, r\\}`
 and the layer computes :math:`W_b = U_{:, :b} V_{:b, :}`. A component is then used whenever any later
