@@ -12,13 +12,12 @@ best of ``--repeats``) on the same inputs, and its peak memory is measured in a 
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import torch
 import torch.nn.functional as F
 
-from _measure import best_time_s, header, peak_memory_in_child, peak_memory_mib
+from _logit_loss_pairs import run
 from paperlab.losses import ALDRKLLoss, generalized_cross_entropy, ldr_kl_loss
 
 LAM, MARGIN, Q, LAM0, ALPHA = 0.5, 0.1, 0.7, 1.0, 2.0
@@ -76,52 +75,5 @@ def pairs(n, k):
     }
 
 
-def make_inputs(n, c):
-    g = torch.Generator().manual_seed(0)
-    return torch.randn(n, c, generator=g).requires_grad_(), torch.randint(0, c, (n,), generator=g)
-
-
-def step_fn(loss, z, t):
-    def step():
-        z.grad = None
-        loss(z, t).backward()
-
-    return step
-
-
-def child(name, variant, n, c):
-    z, t = make_inputs(n, c)
-    loss = F.cross_entropy if name == "CE" else pairs(n, c)[name][0 if variant == "ours" else 1]
-    print(peak_memory_mib(step_fn(loss, z, t)))
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--child", nargs=4)
-    args = parser.parse_args()
-    if args.child:
-        name, variant, n, c = args.child
-        return child(name, variant, int(n), int(c))
-    n, c = (4096, 100) if args.quick else (65536, 1000)
-    print(header())
-    print(f"N={n}, C={c}, float32, forward + backward, best of {args.repeats}")
-    z, t = make_inputs(n, c)
-    for ours, reference in pairs(n, c).values():  # same values before timing (ALDR: first visit of every id)
-        torch.testing.assert_close(ours(z, t), reference(z, t), rtol=1e-4, atol=1e-5)
-    ce_time = best_time_s(step_fn(F.cross_entropy, z, t), args.repeats)
-    ce_mem = peak_memory_in_child(__file__, "CE", "ours", n, c)
-    print(f"{'loss':8s} {'ours ms':>8s} {'ref ms':>8s} {'time ratio':>10s} {'ours MiB':>9s} {'ref MiB':>8s}")
-    print(f"{'CE':8s} {ce_time * 1e3:8.2f} {'':>8s} {'':>10s} {ce_mem:9.1f}")
-    for name, (ours, reference) in pairs(n, c).items():
-        times = [best_time_s(step_fn(f, z, t), args.repeats) for f in (ours, reference)]
-        mems = [peak_memory_in_child(__file__, name, v, n, c) for v in ("ours", "ref")]
-        print(
-            f"{name:8s} {times[0] * 1e3:8.2f} {times[1] * 1e3:8.2f} {times[0] / times[1]:10.2f} "
-            f"{mems[0]:9.1f} {mems[1]:8.1f}"
-        )
-
-
 if __name__ == "__main__":
-    main()
+    run(__file__, __doc__.splitlines()[0], pairs)
