@@ -43,3 +43,15 @@ from .trained_rank_pruning import (
 )
 from .anncur import ANNCURIndex, ANNCURResult, anncur_index, anncur_search, topk_recall
 from .tree_embedding import MDSResult, TreeEmbedding, classical_mds, combinatorial_tree_embedding, h_mds
+from .tensor_ring import TRResult, random_tr_cores, tr_als, tr_parameter_count, tr_ranks, tr_to_tensor
+from .tensor_network import (
+    TNResult,
+    grow_edge,
+    random_tn_cores,
+    ring_edge_ranks,
+    tn_als,
+    tn_parameter_count,
+    tn_ranks,
+    tn_to_tensor,
+)
+from .greedy_tn_structure import GreedyStep, GreedyTNResult, greedy_tn_structure
