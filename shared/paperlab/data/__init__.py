@@ -21,3 +21,5 @@ from .synthetic_speakers import SpeakerUtterances, crop_and_noise, synthetic_spe
 from .multi_factor_pairs import FactorPairs, multi_factor_pairs
 from .two_view_digits import TwoViewDigits, two_view_digits
 from .knn_pairs import knn_neighbours, knn_pair_batch, knn_pairs
+from .union_of_manifolds import ManifoldSample, union_of_manifolds
+from .fewshot_episodes import FewShotEpisodes, fewshot_episodes

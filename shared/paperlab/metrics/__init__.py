@@ -26,3 +26,4 @@ from .principal_angles import principal_angles
 from .neuron_strength import neuron_strength, top_k_features
 from .laplacian_score import laplacian_score
 from .distortion import average_distortion, graph_reconstruction_map, worst_case_distortion
+from .clustering import adjusted_rand_index, clustering_accuracy, contingency_matrix, normalized_mutual_info

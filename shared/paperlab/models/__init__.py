@@ -27,3 +27,5 @@ from .ordered_lowrank_linear import OrderedLowRankLinear
 from .sparse_evolutionary_linear import SparseEvolutionaryLinear, erdos_renyi_density, erdos_renyi_mask
 from .sparse_denoising_autoencoder import SparseDAETraining, SparseDenoisingAutoencoder, train_sparse_dae
 from .synthetic_cross_encoder import SyntheticCrossEncoder
+from .manifold_clustering import ManifoldClusteringNet
+from .base_feature_extractor import train_base_feature_extractor

@@ -55,3 +55,13 @@ from .tensor_network import (
     tn_to_tensor,
 )
 from .greedy_tn_structure import GreedyStep, GreedyTNResult, greedy_tn_structure
+from .doubly_stochastic import DoublyStochasticResult, doubly_stochastic_projection
+from .transductive_clustering import (
+    KMeansResult,
+    LaplacianKMeansResult,
+    class_prototypes,
+    knn_affinity,
+    laplacian_kmeans_bound,
+    nearest_prototype,
+    seeded_kmeans,
+)
