@@ -29,3 +29,23 @@ from .sparse_denoising_autoencoder import SparseDAETraining, SparseDenoisingAuto
 from .synthetic_cross_encoder import SyntheticCrossEncoder
 from .manifold_clustering import ManifoldClusteringNet
 from .base_feature_extractor import train_base_feature_extractor
+from .lora import LoRALinear, count_trainable_parameters, merged_linear, replace_linear_layers
+from .tt_matrix import TTMatrix, balanced_factors, tt_matrix_to_matrix
+from .loretta import TTAdapter, TTLoRALinear
+from .dsee import SparseLowRankLinear, residual_support
+from .said import StructureAwareSubspaceModel
+from .finetuning import (
+    SequenceClassifier,
+    answer_token_accuracy,
+    language_model_loss,
+    set_trainable_,
+    train_steps,
+)
+from .sst_linear import SSTLinear, sst_linear
+from .relora import relora_restart_, reset_optimizer_state_
+from .flora import FLoRA, flora_parameter_count
+from .reshaped_lora import ReshapedLoRA, reshaped_lora_parameter_count
+from ._adapted_layer import AdaptedLayer, adapt_layers
+from .digit_cnn import DigitCNN
+from .dense_sparse_linear import DenseSparseLinear
+from .straight_through_factorizer import STFLinear

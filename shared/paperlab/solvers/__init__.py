@@ -65,3 +65,10 @@ from .transductive_clustering import (
     nearest_prototype,
     seeded_kmeans,
 )
+from .magnitude_pruning import magnitude_mask, prune_linear_layers_, row_norm_mask
+from .dense_sparse_factorization import (
+    DenseSparseFactorization,
+    dense_sparse_factorize,
+    dense_sparse_sizes,
+    sparse_code_columns,
+)
