@@ -227,7 +227,8 @@ exp.report()
 #   300 training steps it still ends ahead, for seed 0 and seed 1. Its advantage comes from the budget:
 #   SVD keeps rank 5 in the $64 \to 256$ layer, dense-sparse keeps a basis of 13 rows.
 # * The STF half of the claim does **not** reproduce here: the task-unaware factorization followed by
-#   ordinary fine-tuning of $S$ (fixed support) and $D$ ends 0.3 to 0.8 points above STF for both seeds.
+#   ordinary fine-tuning of $S$ (fixed support) and $D$ ends slightly above STF for both seeds (by one
+#   or two of the 597 test digits), so STF is at best on par here.
 #   Our STF refreshes the factors with a single cheap alternating step per iteration, which keeps the
 #   factorized weight a rough approximation of the latent $W$; the paper's setting (BERT, GLUE, many
 #   more steps) gives the latent weight time to settle, which 300 steps on digits do not.

@@ -23,3 +23,6 @@ from .two_view_digits import TwoViewDigits, two_view_digits
 from .knn_pairs import knn_neighbours, knn_pair_batch, knn_pairs
 from .union_of_manifolds import ManifoldSample, union_of_manifolds
 from .fewshot_episodes import FewShotEpisodes, fewshot_episodes
+from .toy_2d import LabelledSample, eight_gaussians, gaussian_mixture, two_moons
+from .labelled_mixtures import LabelledMixturePair, labelled_gaussian_mixtures
+from .synthetic_spd import SPDDataset, synthetic_spd_classes

@@ -10,3 +10,5 @@ from .max_sliced import max_sliced_wasserstein
 from .vmf import sample_vmf, vmf_sliced_wasserstein
 from .structural_sparse import BilinearSimilarity, GSSFSimilarity, structural_sparse_similarity
 from .poincare import mobius_add, poincare_cdist, poincare_distance, poincare_exp0, poincare_log0
+from .gaussian_entropic_ot import GaussianEntropicOT, gaussian_entropic_ot
+from .energy_distance import energy_distance

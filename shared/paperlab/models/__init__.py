@@ -49,3 +49,8 @@ from ._adapted_layer import AdaptedLayer, adapt_layers
 from .digit_cnn import DigitCNN
 from .dense_sparse_linear import DenseSparseLinear
 from .straight_through_factorizer import STFLinear
+from .potential_mlp import PotentialMLP
+from .stochastic_map import StochasticMap
+from .grouped_lowrank_linear import GroupedLowRankLinear
+from .spd_batchnorm import AIMBatchNorm, GBWBatchNorm
+from .spdnet import BiMap, LogEig, ReEig, SPDNet

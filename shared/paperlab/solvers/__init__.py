@@ -72,3 +72,47 @@ from .dense_sparse_factorization import (
     dense_sparse_sizes,
     sparse_code_columns,
 )
+from .tn_structure_search import (
+    StructureEvaluation,
+    StructureSearchResult,
+    TRStructure,
+    TRStructureObjective,
+    evaluations_to_reach,
+    structure_search_problem,
+    tnale_search,
+    tnls_search,
+)
+from .light_sb import GaussianMixturePlan, LightSB, brownian_bridge, light_sb_loss
+from .langevin import langevin_sample
+from .neural_ot import NeuralOTResult, neural_ot, quadratic_transport_cost
+from .alds import (
+    Allocation,
+    LayerOptions,
+    alds,
+    energy_allocation,
+    grouped_svd_errors,
+    layer_options,
+    min_max_allocation,
+    uniform_rank_allocation,
+)
+from .spd_functions import (
+    rectify_eigenvalues,
+    spd_inv_sqrt,
+    spd_log,
+    spd_power,
+    spd_sqrt,
+    spectral_function,
+    sym_exp,
+    symmetrize,
+)
+from .spd_geometry import (
+    SPDMeanResult,
+    airm_distance,
+    airm_geodesic,
+    airm_mean,
+    bw_barycenter,
+    bw_geodesic,
+    bw_transport_map,
+    gbw_barycenter,
+    gbw_distance,
+)

@@ -89,19 +89,25 @@ def sparse_code_columns(
     check_positive("n_refine", n_refine, integer=True, allow_zero=True)
     k, n_columns = dense.shape[1], weight.shape[1]
     columns = torch.arange(n_columns, device=weight.device)
-    code = torch.linalg.lstsq(dense, weight).solution  # (k, in), dense least-squares codes
+    gram, correlations = dense.T @ dense, dense.T @ weight  # (k, k), (k, in)
+    code = torch.linalg.lstsq(gram, correlations).solution  # (k, in), dense least-squares codes
     step = 1.0 / torch.linalg.matrix_norm(dense, ord=2).square().clamp_min(torch.finfo(dense.dtype).tiny)
     sparse = code
     for refinement in range(n_refine + 1):
-        support = code.abs().topk(n_nonzero, dim=0).indices  # (n, in)
-        atoms = dense[:, support].permute(2, 0, 1)  # (in, out, n): the chosen atoms of every column
-        values = torch.linalg.lstsq(atoms, weight.T.unsqueeze(-1)).solution.squeeze(-1)  # (in, n)
+        support = code.abs().topk(n_nonzero, dim=0).indices.T  # (in, n)
+        sub_gram = gram[
+            support.unsqueeze(-1), support.unsqueeze(-2)
+        ]  # (in, n, n): Gram of each column's atoms
+        sub_correlations = correlations.T.gather(1, support).unsqueeze(-1)  # (in, n, 1)
+        values = torch.linalg.lstsq(sub_gram, sub_correlations).solution.squeeze(
+            -1
+        )  # (in, n), normal equations
         sparse = torch.zeros(k, n_columns, dtype=weight.dtype, device=weight.device)
-        sparse[support, columns.expand_as(support)] = values.T
+        sparse[support.T, columns.expand_as(support.T)] = values.T
         if refinement < n_refine:
             code = sparse + step * dense.T @ (weight - dense @ sparse)  # (k, in)
     mask = torch.zeros(k, n_columns, dtype=torch.bool, device=weight.device)
-    mask[support, columns.expand_as(support)] = True
+    mask[support.T, columns.expand_as(support.T)] = True
     return sparse, mask
 
 

@@ -29,6 +29,7 @@ import torch
 from .._checks import check_positive, check_tensor
 from .._random import as_generator
 from .tensor_algebra import unfold
+from .tensor_ring import least_squares_rows
 
 
 def _edge_rank_matrix(ranks, order: int) -> list[list[int]]:
@@ -246,11 +247,12 @@ def tn_als(
     for _ in range(n_iter_max):
         for k in range(order):
             design = _environment(cores, k)  # (J, B)
-            gram = design.T @ design  # (B, B)
-            weights = unfoldings[k] @ design @ torch.linalg.pinv(gram, hermitian=True)  # (I_k, B)
-            residual = torch.linalg.vector_norm(unfoldings[k] - weights @ design.T)
+            weights = least_squares_rows(design, unfoldings[k])  # (I_k, B)
             bond_shape = [cores[k].shape[j] for j in range(order) if j != k]
             cores[k] = weights.reshape(shape[k], *bond_shape).movedim(0, k)  # physical axis back at k
+        residual = torch.linalg.vector_norm(
+            unfoldings[-1] - weights @ design.T
+        )  # the last core's fit is the full fit
         errors.append(float(residual / norm))
         if errors[-1] <= target_rse or (len(errors) > 1 and errors[-2] - errors[-1] < tol):
             converged = True

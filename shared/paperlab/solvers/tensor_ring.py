@@ -75,15 +75,6 @@ def tr_parameter_count(shape: Sequence[int], ranks: Sequence[int]) -> int:
     return sum(ranks[k] * shape[k] * ranks[(k + 1) % len(shape)] for k in range(len(shape)))
 
 
-def _chain(cores: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Product of consecutive cores, merged into a (r_first, prod I, r_last) tensor."""
-    result = cores[0]
-    for core in cores[1:]:
-        merged = torch.tensordot(result, core, dims=([2], [0]))  # (r_a, J, I_next, r_c)
-        result = merged.reshape(result.shape[0], -1, core.shape[2])  # (r_a, J * I_next, r_c)
-    return result
-
-
 def tr_to_tensor(cores: Sequence[torch.Tensor]) -> torch.Tensor:
     """Full tensor of a tensor ring, :math:`X[i] = \\operatorname{tr}(G_0[:, i_0, :] \\cdots G_{N-1}[:, i_{N-1}, :])`.
 
@@ -94,7 +85,7 @@ def tr_to_tensor(cores: Sequence[torch.Tensor]) -> torch.Tensor:
     """
     cores = _check_cores(cores)
     shape = tuple(core.shape[1] for core in cores)
-    chain = _chain(cores)  # (r_0, prod I, r_0)
+    chain = _batched_chain([core.unsqueeze(0) for core in cores])[0]  # (r_0, prod I, r_0)
     return torch.diagonal(chain, dim1=0, dim2=2).sum(-1).reshape(shape)  # (I_0, ..., I_{N-1})
 
 
@@ -144,12 +135,37 @@ class TRResult:
         return tr_to_tensor(self.cores)
 
 
-def _least_squares_rows(design: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Solve min_W ||targets - W design^T|| for W through the pseudo-inverse of the small Gram matrix."""
-    gram = design.T @ design  # (B, B)
-    weights = targets @ design @ torch.linalg.pinv(gram, hermitian=True)  # (I_k, B)
-    residual = torch.linalg.vector_norm(targets - weights @ design.T)
-    return weights, residual
+def least_squares_rows(design: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Solve :math:`\\min_W \\|T - W D^\\top\\|_F` by the normal equations :math:`W (D^\\top D + \\epsilon I) = T D`.
+
+    The ridge :math:`\\epsilon` is 100 machine epsilons of the mean diagonal of the Gram matrix, enough to
+    keep the Cholesky factorization defined when the design is rank deficient (redundant ranks).
+
+    Args:
+        design: (..., J, B) design matrix D, optionally batched.
+        targets: (I, J) or (..., I, J) right-hand sides T, one row per unknown row of W.
+    Returns:
+        (..., I, B) matrix W.
+    """
+    gram = design.mT @ design  # (..., B, B)
+    diagonal = gram.diagonal(dim1=-2, dim2=-1)
+    ridge = 100 * torch.finfo(gram.dtype).eps * diagonal.mean(-1, keepdim=True) + torch.finfo(gram.dtype).tiny
+    diagonal += ridge
+    factor, info = torch.linalg.cholesky_ex(gram)
+    rhs = (targets @ design).mT  # (..., B, I)
+    if bool(info.any()):  # not positive definite even with the ridge: fall back to the pseudo-inverse
+        return (torch.linalg.pinv(gram, hermitian=True) @ rhs).mT
+    return torch.cholesky_solve(rhs, factor).mT  # (..., I, B)
+
+
+def _batched_chain(cores: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Product of consecutive batched cores (n, r, I, r'), merged into (n, r_first, prod I, r_last)."""
+    result = cores[0]
+    for core in cores[1:]:
+        n, r_a, size, r_b = result.shape
+        merged = result.reshape(n, r_a * size, r_b) @ core.reshape(n, r_b, -1)  # (n, r_a J, I_next r_c)
+        result = merged.reshape(n, r_a, -1, core.shape[3])  # (n, r_a, J * I_next, r_c)
+    return result
 
 
 def tr_als(
@@ -160,13 +176,15 @@ def tr_als(
     tol: float = 1e-10,
     target_rse: float = 0.0,
     init: Sequence[torch.Tensor] | None = None,
+    n_inits: int = 1,
     seed=None,
 ) -> TRResult:
     """Fit a tensor ring of the given ranks by alternating least squares (TR-ALS).
 
-    Each sweep solves the least-squares problem of every core in turn (see the module docstring). The
-    sweeps stop when the relative error falls to ``target_rse`` or decreases by less than ``tol`` in a
-    sweep (``converged=True``), or after ``n_iter_max`` sweeps.
+    Each sweep solves the least-squares problem of every core in turn (see the module docstring). With
+    ``n_inits > 1`` that many random starts are fitted side by side (one batched computation) and the
+    best is returned. The sweeps stop when the best relative error falls to ``target_rse`` or when no
+    start improves by ``tol`` or more in a sweep (``converged=True``), or after ``n_iter_max`` sweeps.
 
     Args:
         tensor: (I_0, ..., I_{N-1}) floating tensor, N >= 2, finite and not all zero.
@@ -175,9 +193,10 @@ def tr_als(
         tol: stop when the relative error improves by less than this in one sweep.
         target_rse: stop as soon as the relative error is at most this.
         init: optional list of starting cores with the right shapes; otherwise random (see ``seed``).
+        n_inits: number of random starts (must be 1 when ``init`` is given).
         seed: int, torch.Generator or None, for the random starting cores.
     Returns:
-        :class:`TRResult` with the cores and the relative error after each sweep.
+        :class:`TRResult` with the best start's cores and its relative error after each sweep.
     """
     check_tensor("tensor", tensor, min_dim=2, floating=True)
     shape = tuple(tensor.shape)
@@ -186,39 +205,51 @@ def tr_als(
     check_positive("n_iter_max", n_iter_max, integer=True)
     check_positive("tol", tol, allow_zero=True)
     check_positive("target_rse", target_rse, allow_zero=True)
+    check_positive("n_inits", n_inits, integer=True)
     norm = torch.linalg.vector_norm(tensor)
     if norm == 0:
         raise ValueError("tensor must not be all zeros (the relative error is undefined)")
     if init is None:
-        cores = random_tr_cores(shape, ranks, dtype=tensor.dtype, device=tensor.device, seed=seed)
+        generator = as_generator(seed)
+        starts = [random_tr_cores(shape, ranks, dtype=tensor.dtype, seed=generator) for _ in range(n_inits)]
+        cores = [torch.stack([start[k] for start in starts]).to(tensor.device) for k in range(order)]
     else:
-        cores = [c.clone() for c in _check_cores(init)]
+        if n_inits != 1:
+            raise ValueError(f"n_inits must be 1 when init is given, got {n_inits}")
+        given = _check_cores(init)
         expected = [(ranks[k], shape[k], ranks[(k + 1) % order]) for k in range(order)]
-        if [tuple(c.shape) for c in cores] != expected or cores[0].dtype != tensor.dtype:
+        if [tuple(c.shape) for c in given] != expected or given[0].dtype != tensor.dtype:
             raise ValueError(
                 f"init must hold cores of shapes {expected} and dtype {tensor.dtype}, "
-                f"got {[tuple(c.shape) for c in cores]} and {cores[0].dtype}"
+                f"got {[tuple(c.shape) for c in given]} and {given[0].dtype}"
             )
-        cores = [c.to(tensor.device) for c in cores]
+        cores = [c.to(tensor.device).unsqueeze(0).clone() for c in given]  # (1, r_k, I_k, r_{k+1})
 
     unfoldings = []
     for k in range(order):
         cyclic = [k] + [(k + m) % order for m in range(1, order)]
         unfoldings.append(tensor.permute(cyclic).reshape(shape[k], -1))  # (I_k, prod of the others)
 
-    errors: list[float] = []
+    history = []  # (n_inits,) relative errors after each sweep
     converged = False
     for _ in range(n_iter_max):
         for k in range(order):
-            others = [cores[(k + m) % order] for m in range(1, order)]
-            chain = _chain(others)  # (r_{k+1}, J, r_k)
-            design = chain.permute(1, 2, 0).reshape(chain.shape[1], -1)  # (J, r_k * r_{k+1})
-            weights, residual = _least_squares_rows(design, unfoldings[k])  # (I_k, r_k * r_{k+1})
-            cores[k] = weights.reshape(shape[k], ranks[k], -1).permute(1, 0, 2)  # (r_k, I_k, r_{k+1})
-        errors.append(float(residual / norm))
-        if errors[-1] <= target_rse or (len(errors) > 1 and errors[-2] - errors[-1] < tol):
+            chain = _batched_chain([cores[(k + m) % order] for m in range(1, order)])  # (n, r_{k+1}, J, r_k)
+            design = chain.permute(0, 2, 3, 1).reshape(
+                chain.shape[0], chain.shape[2], -1
+            )  # (n, J, r_k r_{k+1})
+            weights = least_squares_rows(design, unfoldings[k])  # (n, I_k, r_k r_{k+1})
+            cores[k] = weights.reshape(-1, shape[k], ranks[k], ranks[(k + 1) % order]).transpose(1, 2)
+        residual = torch.linalg.vector_norm(unfoldings[-1] - weights @ design.mT, dim=(-2, -1))  # (n,)
+        history.append(residual / norm)  # the last core's fit is the full fit
+        if bool(history[-1].min() <= target_rse):
             converged = True
             break
+        if len(history) > 1 and bool((history[-2] - history[-1] < tol).all()):
+            converged = True
+            break
+    best = int(torch.argmin(history[-1]))
+    errors = [float(h[best]) for h in history]
     return TRResult(
-        cores=[c.contiguous() for c in cores], errors=errors, n_iter=len(errors), converged=converged
+        cores=[c[best].contiguous() for c in cores], errors=errors, n_iter=len(errors), converged=converged
     )
