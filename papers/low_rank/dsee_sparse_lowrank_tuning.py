@@ -40,12 +40,15 @@
 #
 # Here a 2-layer transformer (`paperlab.models.TinyCausalLM`, d = 32) is pretrained on 2-digit
 # addition written digit by digit (`paperlab.data.digit_equations`). It is then fine-tuned on 1-digit
-# multiplication with three methods:
+# multiplication with four methods:
 #
 # * head only;
 # * LoRA, rank 4, on every linear layer of the blocks;
 # * DSEE, rank 3 plus as many sparse entries as the missing rank would cost, so both adapters train
-#   exactly the same number of parameters.
+#   exactly the same number of parameters;
+# * DSEE's own low-rank-only ablation: the same `SparseLowRankLinear` layers, same rank 3, same
+#   initialisation and batches, with the sparse values frozen at zero (so plain LoRA at rank 3).
+#   DSEE minus this arm is what the sparse part adds.
 #
 # Every method also trains the vocabulary head.
 
@@ -117,7 +120,8 @@ n_test = exp.pick(ci=n_test, paper=max(n_test, 10_000))
 #
 # For a layer with `in` inputs and `out` outputs, LoRA trains $r(\text{in} + \text{out})$ numbers. DSEE
 # trains $(r - 1)(\text{in} + \text{out})$ low-rank numbers plus $N = \text{in} + \text{out}$ sparse
-# ones, with $\Omega$ taken from the rank-$(r - 1)$ residual of the pretrained weight.
+# ones, with $\Omega$ taken from the rank-$(r - 1)$ residual of the pretrained weight. The low-rank-only
+# ablation trains the same $(r - 1)(\text{in} + \text{out})$ low-rank numbers and no sparse one.
 
 # %%
 data_generator = torch.Generator().manual_seed(exp.seed)
@@ -161,7 +165,7 @@ def adapt(method: str) -> tuple[nn.Module, int]:
         replace_linear_layers(
             model, lambda lin: LoRALinear(lin, lora_rank, generator=layer_seed), include=in_blocks
         )
-    elif method == "DSEE":
+    elif method in ("DSEE", "low-rank only"):
         replace_linear_layers(
             model,
             lambda lin: SparseLowRankLinear(
@@ -169,7 +173,7 @@ def adapt(method: str) -> tuple[nn.Module, int]:
             ),
             include=in_blocks,
         )
-    trainable = ("head.", "lora_", "sparse_values")
+    trainable = ("head.", "lora_") if method == "low-rank only" else ("head.", "lora_", "sparse_values")
     set_trainable_(model, lambda name: any(part in name for part in trainable))
     return model, count_trainable_parameters(model) - sum(p.numel() for p in model.head.parameters())
 
@@ -206,13 +210,22 @@ def merged_copy(model: nn.Module) -> nn.Module:
 # %%
 accuracy, counts, curves = {}, {}, {}
 tuned = {}
-for method in tqdm(["head only", "LoRA", "DSEE"], desc="fine-tuning"):
+for method in tqdm(["head only", "LoRA", "low-rank only", "DSEE"], desc="fine-tuning"):
     model, counts[method] = adapt(method)
     generator = torch.Generator().manual_seed(1_000 + exp.seed)
     curves[method] = tune(model, finetune_steps, generator)
     accuracy[method] = answer_token_accuracy(model, test_set)
     tuned[method] = (model, generator)
 require(counts["DSEE"] == counts["LoRA"], f"budgets differ: {counts}")
+sparse_norm = {
+    method: sum(
+        float(m.sparse_values.detach().square().sum())
+        for m in tuned[method][0].modules()
+        if isinstance(m, SparseLowRankLinear)
+    )
+    for method in ["low-rank only", "DSEE"]
+}
+print(f"squared norm of the sparse values after tuning: { {k: round(v, 3) for k, v in sparse_norm.items()} }")
 
 one_shot = {}
 for method in ["LoRA", "DSEE"]:
@@ -238,19 +251,20 @@ final_sparsity = float(sum((w == 0).sum() for w in block_weights) / sum(w.numel(
 print(f"adapter parameters: {counts}")
 for key, value in accuracy.items():
     print(f"{key:16s} accuracy {value:.3f}")
-print(f"one-shot pruning at {sparsity:.0%}, no recovery: {one_shot}")
+print(f"one-shot pruning at {sparsity:.0%}, no recovery: { {k: round(v, 3) for k, v in one_shot.items()} }")
 print(f"zeros in the merged block weights of the pruned DSEE model: {final_sparsity:.3f}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.6))
 window = 10
-for method in ["head only", "LoRA", "DSEE"]:
+colors = {"head only": "grey", "LoRA": "C0", "low-rank only": "C2", "DSEE": "C1"}
+for method, color in colors.items():
     smoothed = torch.tensor(curves[method]).unfold(0, window, 1).mean(dim=1)
-    axes[0].plot(range(window - 1, finetune_steps), smoothed, label=method)
-for branch in ["DSEE, unpruned", "DSEE, pruned"]:
+    axes[0].plot(range(window - 1, finetune_steps), smoothed, label=method, color=color)
+for branch, style in [("DSEE, unpruned", "--"), ("DSEE, pruned", ":")]:
     smoothed = torch.tensor(curves[branch]).unfold(0, min(window, recovery_steps), 1).mean(dim=1)
     steps = range(finetune_steps + min(window, recovery_steps) - 1, finetune_steps + recovery_steps)
-    axes[0].plot(steps, smoothed, label=branch, linestyle="--")
+    axes[0].plot(steps, smoothed, label=branch, color="C1", linestyle=style)
 axes[0].axvline(finetune_steps, color="grey", linewidth=0.8)
 axes[0].set(
     xlabel="fine-tuning step", ylabel="loss (moving average)", title="Fine-tuning, then pruning at the line"
@@ -258,13 +272,14 @@ axes[0].set(
 bars = {
     "head only": accuracy["head only"],
     "LoRA": accuracy["LoRA"],
+    "low-rank only": accuracy["low-rank only"],
     "DSEE": accuracy["DSEE"],
     "LoRA 1-shot pruned": one_shot["LoRA"],
     "DSEE 1-shot pruned": one_shot["DSEE"],
     "DSEE +steps": accuracy["DSEE, unpruned"],
     "DSEE pruned +steps": accuracy["DSEE, pruned"],
 }
-axes[1].barh(list(bars), list(bars.values()), color=["grey", "C0", "C1", "C0", "C1", "C1", "C1"])
+axes[1].barh(list(bars), list(bars.values()), color=["grey", "C0", "C2", "C1", "C0", "C1", "C1", "C1"])
 axes[1].invert_yaxis()
 axes[1].set(xlabel="answer-token accuracy (multiplication)", title=f"Accuracy; pruning at {sparsity:.0%}")
 axes[0].legend(fontsize=7)
@@ -275,17 +290,28 @@ plt.show()
 # ## Claims
 #
 # * The task needs adaptation: head-only tuning is at least 0.03 below LoRA.
-# * At the same number of trainable parameters, DSEE is at least as accurate as LoRA, within 0.01.
+# * The sparse part adds accuracy: DSEE is more accurate than its own low-rank-only ablation (same
+#   layers, rank, initialisation and batches; only the sparse values stay frozen at zero). The bar, > 0,
+#   was fixed before running, from the paper's premise that the sparse term adds to the low-rank one.
+#   A DSEE whose sparse entries never trained would score exactly the ablation's accuracy and fail it.
+# * At the same number of trainable parameters DSEE is as accurate as LoRA, within 0.01 (the paper says
+#   "comparable"). This one is **not required**: LoRA and DSEE start from different draws of $A$, and
+#   such unpaired arms differ by about 0.05 from seed to seed, five times the tolerance, so one run
+#   cannot decide it. It is measured and reported, not enforced.
 # * Pruning half of every block weight and recovering for `recovery_steps` steps costs at most 0.02
 #   against the unpruned DSEE model trained for the same steps.
+# * `final_weight_sparsity` is a procedure check, not a result: the mask makes the merged weights 50%
+#   zero by construction. It only confirms that the mask reaches the deployed weights.
 
 # %%
 exp.check_above("lora_minus_head_only", accuracy["LoRA"] - accuracy["head only"], 0.03)
+exp.check_above("dsee_minus_lowrank_only", accuracy["DSEE"] - accuracy["low-rank only"], 0.0)
 exp.check(
     "dsee_minus_lora_equal_params",
     accuracy["DSEE"] >= accuracy["LoRA"] - 0.01,
     value=accuracy["DSEE"] - accuracy["LoRA"],
     expect=">= -0.01",
+    required=False,
 )
 exp.check(
     "pruned_minus_unpruned_dsee",
@@ -308,11 +334,21 @@ exp.report()
 # ## What this small run shows, and what it does not
 #
 # * The tasks are synthetic and tiny: a 2-layer, 32-wide transformer, 150 tuning steps, one seed per run.
-#   LoRA and DSEE differ by a few points in either direction from seed to seed, so "at least as good as
-#   LoRA" is a statement about this seed, not a ranking. The paper's gains over LoRA are also small.
+# * The sparse part does something. Against its own low-rank-only ablation, DSEE gains 0.045 (seed 0)
+#   and 0.034 (seed 1). The comparison is paired, with the same initialisation and batches, so the
+#   sparse values are the only difference. Part of the gain is simply more parameters: DSEE trains 3072
+#   adapter numbers, the ablation 2304. The check shows that the sparse entries learn something useful.
+#   It does not show that the residual-based support $\Omega$ beats a random support of the same size;
+#   that was not tested.
+# * Parity with LoRA at equal budget is not decided here. DSEE minus LoRA is -0.008 on seed 0 and
+#   +0.079 on seed 1. Unpaired noise is of the same size: the rank-3 ablation is 0.053 below rank-4 LoRA
+#   on seed 0 but 0.045 above it on seed 1. So the "comparable" claim is reported as a non-required check.
+#   The paper's gains over LoRA are also small.
 # * The sparse support comes from a truncated SVD of $W$, not from the paper's robust decomposition
 #   (GreBsmo), and the sparse budget is set to match LoRA's parameter count exactly.
 # * One-shot magnitude pruning of half the weights of so small a model costs a lot: 0.1-0.3 accuracy.
-#   The few recovery steps under the fixed mask restore it, which is DSEE's point: the final weights
-#   are exactly 50% sparse. We prune unstructured entries only; the paper also removes attention heads.
-#   Nothing here measures inference speed: on a CPU an unstructured 50% mask saves no time.
+#   The few recovery steps under the fixed mask restore it (pruned minus unpruned: +0.019 on seed 0,
+#   -0.001 on seed 1). The recovery check probably holds for any tuned model of this size, so it does
+#   not single out DSEE. The exact 50% sparsity of the final weights is guaranteed by the procedure.
+#   We prune unstructured entries only; the paper also removes attention heads. Nothing here measures
+#   inference speed: on a CPU an unstructured 50% mask saves no time.

@@ -26,3 +26,8 @@ from .fewshot_episodes import FewShotEpisodes, fewshot_episodes
 from .toy_2d import LabelledSample, eight_gaussians, gaussian_mixture, two_moons
 from .labelled_mixtures import LabelledMixturePair, labelled_gaussian_mixtures
 from .synthetic_spd import SPDDataset, synthetic_spd_classes
+from .meshes import TriangleMesh, bumpy_sphere, icosphere, radial_bumps
+from .mesh_geometry import SurfaceSample, face_areas, face_normals, mesh_edges, sample_surface, vertex_areas
+from .shape_clouds import ShapeClouds, shape_clouds
+from .synthetic_ctr import CTRData, synthetic_ctr
+from .latent_manifold_images import LatentImages, latent_manifold_images

@@ -137,3 +137,4 @@ from .barlow_twins import BarlowTwinsLoss, barlow_twins_cross_correlation, barlo
 from .mcr2 import MCR2Loss, coding_rate, compressed_coding_rate, mlc_loss, rate_reduction
 from .egnot import egnot_log_density, egnot_loss, egnot_sample
 from .class_guided_cost import class_guided_cost
+from .chamfer import chamfer_distance

@@ -54,3 +54,17 @@ from .stochastic_map import StochasticMap
 from .grouped_lowrank_linear import GroupedLowRankLinear
 from .spd_batchnorm import AIMBatchNorm, GBWBatchNorm
 from .spdnet import BiMap, LogEig, ReEig, SPDNet
+from .neural_ode_deformer import NeuralODEDeformer, VelocityField
+from .amortized_slicer import EfficientAttentionPooling, SelfAttentionAmortizer
+from .pointnet_ae import PointNetAutoencoder
+from .ctr_dnn import CTRDNN
+from .lowrank_embedding import LowRankEmbedding
+from .lowrank_compress import (
+    feature_lowrank_compress,
+    feature_lowrank_embedding,
+    feature_lowrank_linear,
+    multiply_accumulates,
+    output_pca,
+    svd_compress,
+    svd_lowrank_embedding,
+)

@@ -116,3 +116,10 @@ from .spd_geometry import (
     gbw_barycenter,
     gbw_distance,
 )
+from .rk4 import ODESolution, rk4
+from .putm import PUTMResult, SinkhornPrototypesResult, putm_em, sinkhorn_prototypes
+from .tsne_affinities import perplexity_conditionals, symmetrize_conditionals, tsne_affinities
+from .fft_interpolation import Repulsion, fft_interpolation_repulsion
+from .tsne_gradient import TSNEGradient, attractive_forces, exact_repulsion, tsne_gradient, tsne_kl_divergence
+from .tsne_optimizer import TSNESchedule, tsne_descent
+from .tsne_embedding import TSNEResult, tsne
