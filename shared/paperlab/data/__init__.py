@@ -31,3 +31,9 @@ from .mesh_geometry import SurfaceSample, face_areas, face_normals, mesh_edges, 
 from .shape_clouds import ShapeClouds, shape_clouds
 from .synthetic_ctr import CTRData, synthetic_ctr
 from .latent_manifold_images import LatentImages, latent_manifold_images
+from .correspondence_shapes import (
+    CorrespondenceShape,
+    correspondence_shapes,
+    ground_truth_map,
+    sphere_hull_mesh,
+)

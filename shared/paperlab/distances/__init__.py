@@ -15,3 +15,10 @@ from .energy_distance import energy_distance
 from .mesh_measures import MeshMeasure, mesh_measure, mesh_sliced_wasserstein
 from .amortized_sliced import amortized_max_sliced_wasserstein, amortized_vmf_sliced_wasserstein, vmf_around
 from .conditional_transport import Navigators, conditional_transport, ct_navigators
+from .elastic_costs import (
+    elastic_cost,
+    elastic_cost_grad,
+    elastic_cost_matrix,
+    elastic_regularizer,
+    prox_elastic,
+)

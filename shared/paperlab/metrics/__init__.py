@@ -32,3 +32,4 @@ from .mesh_quality import MeshQuality, face_adjacency, mesh_quality
 from .roc_auc import roc_auc
 from .label_sharpness import label_sharpness
 from .robustness import robust_accuracy
+from .geodesic_error import geodesic_error, mesh_area, mesh_geodesic_distances

@@ -123,3 +123,13 @@ from .fft_interpolation import Repulsion, fft_interpolation_repulsion
 from .tsne_gradient import TSNEGradient, attractive_forces, exact_repulsion, tsne_gradient, tsne_kl_divergence
 from .tsne_optimizer import TSNESchedule, tsne_descent
 from .tsne_embedding import TSNEResult, tsne
+from .laplace_beltrami import LBEigenpairs, cotangent_laplacian, laplace_beltrami_eigenpairs
+from .spectral_descriptors import heat_kernel_signature, wave_kernel_signature
+from .functional_map import (
+    FMapPenalties,
+    fmap_penalties,
+    fmap_to_pointwise,
+    functional_map,
+    spectral_coefficients,
+)
+from .entropic_map import EntropicMap, elastic_entropic_map
