@@ -80,7 +80,7 @@ from paperlab.models import (
     StructureAwareSubspaceModel,
     TinyCausalLM,
     answer_token_accuracy,
-    language_model_loss,
+    pretrain_equation_lm,
     train_steps,
 )
 
@@ -117,27 +117,19 @@ subspace_dims = exp.pick(ci=subspace_dims, paper=sorted(set(subspace_dims) | {1_
 # sentence classification can read off.
 
 # %%
-data_generator = torch.Generator().manual_seed(exp.seed)
-_, vocab = digit_equations(1, 2, generator=0)
 lm_test, _ = digit_equations(n_test, 2, generator=10_000 + exp.seed)
 
-torch.manual_seed(exp.seed)
-random_init = TinyCausalLM(
-    len(vocab),
-    max_len=lm_test.tokens.shape[1],
-    d_model=d_model,
-    n_layers=n_layers,
-    n_heads=4,
-    d_ff=2 * d_model,
-).to(exp.device)
-pretrained = copy.deepcopy(random_init)
 start = time.perf_counter()
-train_steps(
-    pretrained,
-    lambda step: language_model_loss(pretrained, digit_equations(batch_size, 2, generator=data_generator)[0]),
+pretraining = pretrain_equation_lm(
     pretrain_steps,
     pretrain_lr,
+    batch_size=batch_size,
+    d_model=d_model,
+    n_layers=n_layers,
+    seed=exp.seed,
+    device=exp.device,
 )
+pretrained, random_init = pretraining.model, pretraining.initial
 print(
     f"pretraining {time.perf_counter() - start:.1f} s; LM answer-token accuracy {answer_token_accuracy(pretrained, lm_test):.3f}"
 )

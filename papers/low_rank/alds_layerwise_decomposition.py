@@ -51,13 +51,12 @@ import copy
 
 import matplotlib.pyplot as plt
 import torch
-import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from torch import nn
 from tqdm.auto import tqdm
 
 from paperlab.experiment import require, setup
-from paperlab.models import GroupedLowRankLinear
+from paperlab.models import GroupedLowRankLinear, classifier_accuracy, train_classifier
 from paperlab.solvers import alds, energy_allocation, uniform_rank_allocation
 
 exp = setup(seed=seed, device=device, profile=profile)
@@ -94,21 +93,12 @@ train_idx, test_idx = order[:1200], order[1200:]
 # %%
 def train(model, steps, data_seed):
     """Adam on cross-entropy with batches of 128 training digits; returns the model in eval mode."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    batches = torch.Generator().manual_seed(data_seed)
-    model.train()
-    for _ in range(steps):
-        batch = train_idx[torch.randint(0, len(train_idx), (128,), generator=batches).to(exp.device)]
-        loss = F.cross_entropy(model(x[batch]), y[batch])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    train_classifier(model, x[train_idx], y[train_idx], steps, lr, batch_size=128, generator=data_seed)
     return model.eval()
 
 
-@torch.no_grad()
 def accuracy(model):
-    return float((model(x[test_idx]).argmax(dim=1) == y[test_idx]).float().mean())
+    return classifier_accuracy(model, x[test_idx], y[test_idx])
 
 
 torch.manual_seed(seed)

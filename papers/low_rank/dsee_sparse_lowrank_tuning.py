@@ -80,13 +80,12 @@ from paperlab.experiment import require, setup
 from paperlab.models import (
     LoRALinear,
     SparseLowRankLinear,
-    TinyCausalLM,
     answer_token_accuracy,
     count_trainable_parameters,
-    language_model_loss,
+    pretrain_equation_lm,
     replace_linear_layers,
     set_trainable_,
-    train_steps,
+    train_equation_lm,
 )
 from paperlab.solvers import prune_linear_layers_
 
@@ -124,29 +123,19 @@ n_test = exp.pick(ci=n_test, paper=max(n_test, 10_000))
 # ablation trains the same $(r - 1)(\text{in} + \text{out})$ low-rank numbers and no sparse one.
 
 # %%
-data_generator = torch.Generator().manual_seed(exp.seed)
-_, vocab = digit_equations(1, 2, generator=0)
 addition_test, _ = digit_equations(n_test, 2, "+", generator=10_000 + exp.seed)
 test_set, _ = digit_equations(n_test, 1, "*", generator=20_000 + exp.seed)
 
-torch.manual_seed(exp.seed)
-pretrained = TinyCausalLM(
-    len(vocab),
-    max_len=addition_test.tokens.shape[1],
-    d_model=d_model,
-    n_layers=n_layers,
-    n_heads=4,
-    d_ff=2 * d_model,
-).to(exp.device)
 start = time.perf_counter()
-train_steps(
-    pretrained,
-    lambda step: language_model_loss(
-        pretrained, digit_equations(batch_size, 2, "+", generator=data_generator)[0]
-    ),
+pretrained = pretrain_equation_lm(
     pretrain_steps,
     lr,
-)
+    batch_size=batch_size,
+    d_model=d_model,
+    n_layers=n_layers,
+    seed=exp.seed,
+    device=exp.device,
+).model
 print(
     f"pretraining {time.perf_counter() - start:.1f} s; addition accuracy {answer_token_accuracy(pretrained, addition_test):.3f}"
 )
@@ -179,11 +168,15 @@ def adapt(method: str) -> tuple[nn.Module, int]:
 
 
 def tune(model: nn.Module, n_steps: int, generator: torch.Generator) -> list[float]:
-    return train_steps(
+    """Multiplication batches from ``generator`` at a constant learning rate."""
+    return train_equation_lm(
         model,
-        lambda step: language_model_loss(model, digit_equations(batch_size, 1, "*", generator=generator)[0]),
         n_steps,
         lr,
+        batch_size=batch_size,
+        n_digits=1,
+        operation="*",
+        generator=generator,
         warmup_fraction=0.0,
         decay=False,
     )

@@ -64,7 +64,6 @@ import copy
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from paperlab.data import digit_images
@@ -74,9 +73,11 @@ from paperlab.models import (
     FLoRA,
     ReshapedLoRA,
     adapt_layers,
+    classifier_accuracy,
     count_trainable_parameters,
     flora_parameter_count,
     reshaped_lora_parameter_count,
+    train_classifier,
 )
 
 exp = setup(seed=seed, device=device, profile=profile)
@@ -127,25 +128,11 @@ print(
 )
 
 
-def fit(model, x, y, steps, learning_rate, generator):
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(parameters, lr=learning_rate)
-    for _ in range(steps):
-        batch = torch.randint(0, len(y), (batch_size,), generator=generator).to(exp.device)
-        loss = F.cross_entropy(model(x[batch]), y[batch])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-
-def accuracy(model, x, y):
-    with torch.no_grad():
-        return (model(x).argmax(1) == y).float().mean().item()
-
-
 pretrained = DigitCNN(n_classes=5).to(exp.device)
-fit(pretrained, *source_train, pretrain_steps, 0.003, exp.generator)
-print(f"pre-trained accuracy on source test: {accuracy(pretrained, *source_test):.3f}")
+train_classifier(
+    pretrained, *source_train, pretrain_steps, 0.003, batch_size=batch_size, generator=exp.generator
+)
+print(f"pre-trained accuracy on source test: {classifier_accuracy(pretrained, *source_test):.3f}")
 
 # %% [markdown]
 # ## Four adaptation arms at matched adapter budgets
@@ -193,8 +180,8 @@ for arm in tqdm(arms, desc="arms"):
     for repeat in range(n_repeats):
         model = make_arm(arm, repeat)
         trainable[arm] = count_trainable_parameters(model)
-        fit(model, *target_train, adapt_steps, lr, torch.Generator().manual_seed(repeat))
-        results[arm].append(accuracy(model, *target_test))
+        train_classifier(model, *target_train, adapt_steps, lr, batch_size=batch_size, generator=repeat)
+        results[arm].append(classifier_accuracy(model, *target_test))
 mean = {arm: float(np.mean(results[arm])) for arm in arms}
 for arm in arms:
     print(

@@ -75,15 +75,14 @@ from paperlab.data import digit_equations
 from paperlab.experiment import require, setup
 from paperlab.models import (
     LoRALinear,
-    TinyCausalLM,
     TTAdapter,
     TTLoRALinear,
     answer_token_accuracy,
     count_trainable_parameters,
-    language_model_loss,
+    pretrain_equation_lm,
     replace_linear_layers,
     set_trainable_,
-    train_steps,
+    train_equation_lm,
 )
 
 exp = setup(seed=seed, device=device, profile=profile)
@@ -121,30 +120,21 @@ n_test = exp.pick(ci=n_test, paper=max(n_test, 10_000))
 # The pretrained model is copied for every method; what each method trains is counted below.
 
 # %%
-data_generator = torch.Generator().manual_seed(exp.seed)
-_, vocab = digit_equations(1, 2, generator=0)
 task_a_test, _ = digit_equations(n_test, 2, "+", generator=10_000 + exp.seed)
 task_b_test, _ = digit_equations(n_test, 1, "*", generator=20_000 + exp.seed)
 
-torch.manual_seed(exp.seed)
-pretrained = TinyCausalLM(
-    len(vocab),
-    max_len=task_a_test.tokens.shape[1],
-    d_model=d_model,
-    n_layers=n_layers,
-    n_heads=4,
-    d_ff=2 * d_model,
-).to(exp.device)
 start = time.perf_counter()
-pretrain_losses = train_steps(
-    pretrained,
-    lambda step: language_model_loss(
-        pretrained, digit_equations(batch_size, 2, "+", generator=data_generator)[0]
-    ),
+pretraining = pretrain_equation_lm(
     pretrain_steps,
     lr,
+    batch_size=batch_size,
+    d_model=d_model,
+    n_layers=n_layers,
+    seed=exp.seed,
+    device=exp.device,
 )
-print(f"pretraining: {time.perf_counter() - start:.1f} s, final loss {pretrain_losses[-1]:.3f}")
+pretrained = pretraining.model
+print(f"pretraining: {time.perf_counter() - start:.1f} s, final loss {pretraining.losses[-1]:.3f}")
 print(f"task A answer-token accuracy {answer_token_accuracy(pretrained, task_a_test):.3f}")
 print(f"task B answer-token accuracy before fine-tuning {answer_token_accuracy(pretrained, task_b_test):.3f}")
 
@@ -218,11 +208,14 @@ def finetune(method: str) -> tuple[list[float], float]:
     """Fine-tune a fresh copy with ``method`` on task B; its losses and held-out accuracy."""
     model, _ = adapt(method)
     generator = torch.Generator().manual_seed(1_000 + exp.seed)
-    losses = train_steps(
+    losses = train_equation_lm(
         model,
-        lambda step: language_model_loss(model, digit_equations(batch_size, 1, "*", generator=generator)[0]),
         finetune_steps,
         lr,
+        batch_size=batch_size,
+        n_digits=1,
+        operation="*",
+        generator=generator,
         warmup_fraction=0.0,
         decay=False,
     )

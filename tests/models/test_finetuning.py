@@ -11,7 +11,9 @@ from paperlab.models import (
     TinyCausalLM,
     answer_token_accuracy,
     language_model_loss,
+    pretrain_equation_lm,
     set_trainable_,
+    train_equation_lm,
     train_steps,
 )
 
@@ -80,3 +82,47 @@ def test_sequence_classifier_reads_the_last_hidden_state():
         SequenceClassifier(nn.Linear(2, 2), 2)
     with pytest.raises(ValueError, match="n_classes"):
         SequenceClassifier(body, 1)
+
+
+def test_pretrain_equation_lm_equals_the_seeded_composition_and_keeps_the_global_state():
+    sizes = dict(d_model=16, n_layers=1, n_heads=2, d_ff=24)
+    global_state = torch.get_rng_state()
+    result = pretrain_equation_lm(6, 1e-2, batch_size=8, n_digits=1, operation="*", seed=3, **sizes)
+    assert torch.equal(torch.get_rng_state(), global_state)
+    example, vocab = digit_equations(1, 1, "*", generator=0)
+    torch.manual_seed(3)
+    reference = TinyCausalLM(len(vocab), max_len=example.tokens.shape[1], **sizes)
+    for ours, theirs in zip(result.initial.parameters(), reference.parameters()):
+        assert torch.equal(ours, theirs)
+    batches = torch.Generator().manual_seed(3)
+    reference_losses = train_steps(
+        reference,
+        lambda step: language_model_loss(reference, digit_equations(8, 1, "*", generator=batches)[0]),
+        6,
+        1e-2,
+    )
+    assert result.losses == pytest.approx(reference_losses, rel=1e-6)
+    for ours, theirs in zip(result.model.parameters(), reference.parameters()):
+        torch.testing.assert_close(ours, theirs)
+    assert len(result.vocab) == len(vocab) and result.model.max_len == 1 * 2 + 2 + 4
+    assert not torch.equal(result.model.head.weight, result.initial.head.weight)
+
+
+def test_train_equation_lm_learns_and_advances_the_generator_in_place():
+    _, vocab = digit_equations(1, 1, generator=0)
+    model = _lm(len(vocab), max_len=8)
+    generator = torch.Generator().manual_seed(0)
+    losses = train_equation_lm(
+        model, 120, 1e-2, batch_size=32, n_digits=1, generator=generator, warmup_fraction=0.0, decay=False
+    )
+    assert len(losses) == 120 and sum(losses[-10:]) < 0.7 * sum(losses[:10])
+    replay = torch.Generator().manual_seed(0)
+    for _ in range(120):
+        digit_equations(32, 1, generator=replay)
+    assert torch.equal(generator.get_state(), replay.get_state())
+    with pytest.raises(ValueError, match="operation"):
+        train_equation_lm(model, 1, 1e-2, batch_size=4, operation="-")
+    with pytest.raises(ValueError, match="batch_size"):
+        train_equation_lm(model, 1, 1e-2, batch_size=0)
+    with pytest.raises(ValueError, match="seed"):
+        pretrain_equation_lm(1, 1e-2, batch_size=4, seed=-1)

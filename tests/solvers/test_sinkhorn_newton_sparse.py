@@ -6,6 +6,7 @@ import torch
 
 from paperlab.distances import cost_matrix
 from paperlab.solvers import hessian_sparsification_error, sinkhorn, sinkhorn_newton_sparse, sparsify_plan
+from paperlab.solvers.sinkhorn_newton_sparse import _SparsePattern, _top_entries
 
 
 def grid_problem(n, seed=0):
@@ -76,6 +77,31 @@ def test_sparsified_hessian_error_matches_a_dense_computation():
 
     expected = torch.linalg.norm(hessian(plan) - hessian(kept)) / torch.linalg.norm(hessian(plan))
     torch.testing.assert_close(hessian_sparsification_error(plan, 0.1), expected)
+
+
+def test_sparse_hessian_product_matches_the_dense_sparsified_hessian():
+    a, b, M = grid_problem(40, seed=8)
+    plan = sinkhorn(a, b, M, 0.01, max_iter=5000).plan[:, :30]  # a rectangular plan (40, 30)
+    rows, columns = _top_entries(plan, 0.1)
+    assert len(set(zip(rows.tolist(), columns.tolist()))) == rows.numel()  # every kept entry once
+    forward, backward = _SparsePattern(rows, columns, 40, 30).matrices(plan[rows, columns])
+    kept = sparsify_plan(plan, 0.1)
+    torch.testing.assert_close(forward.to_dense(), kept, rtol=0, atol=0)
+    torch.testing.assert_close(backward.to_dense(), kept.T, rtol=0, atol=0)
+
+
+def test_small_reg_result_matches_sinkhorn_after_many_plan_refreshes():
+    a, b, M = grid_problem(150, seed=9)
+    reg = 1e-3
+    history = []
+    newton = sinkhorn_newton_sparse(a, b, M, reg, tol=1e-10, history=history)
+    plain = sinkhorn(a, b, M, reg, tol=1e-10, max_iter=100_000)
+    assert newton.converged and newton.marginal_error < 1e-10
+    # the reported error is the one of the returned plan
+    error = torch.cat([newton.plan.sum(1) - a, newton.plan.sum(0) - b]).norm().item()
+    assert error < 1e-9
+    torch.testing.assert_close(newton.plan, plain.plan, rtol=0, atol=1e-7)
+    torch.testing.assert_close(newton.value, plain.value, rtol=1e-7, atol=0)
 
 
 def test_non_convergence_warns():

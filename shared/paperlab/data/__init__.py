@@ -21,16 +21,16 @@ from .synthetic_speakers import SpeakerUtterances, crop_and_noise, synthetic_spe
 from .multi_factor_pairs import FactorPairs, multi_factor_pairs
 from .two_view_digits import TwoViewDigits, two_view_digits
 from .knn_pairs import knn_neighbours, knn_pair_batch, knn_pairs
-from .union_of_manifolds import ManifoldSample, union_of_manifolds
-from .fewshot_episodes import FewShotEpisodes, fewshot_episodes
-from .toy_2d import LabelledSample, eight_gaussians, gaussian_mixture, two_moons
-from .labelled_mixtures import LabelledMixturePair, labelled_gaussian_mixtures
-from .synthetic_spd import SPDDataset, synthetic_spd_classes
 from .meshes import TriangleMesh, bumpy_sphere, icosphere, radial_bumps
 from .mesh_geometry import SurfaceSample, face_areas, face_normals, mesh_edges, sample_surface, vertex_areas
+from .fewshot_episodes import FewShotEpisodes, fewshot_episodes
+from .toy_2d import LabelledSample, eight_gaussians, gaussian_mixture, two_moons
+from .union_of_manifolds import ManifoldSample, union_of_manifolds
 from .shape_clouds import ShapeClouds, shape_clouds
-from .synthetic_ctr import CTRData, synthetic_ctr
+from .synthetic_spd import SPDDataset, synthetic_spd_classes
 from .latent_manifold_images import LatentImages, latent_manifold_images
+from .labelled_mixtures import LabelledMixturePair, labelled_gaussian_mixtures
+from .synthetic_ctr import CTRData, synthetic_ctr
 from .correspondence_shapes import (
     CorrespondenceShape,
     correspondence_shapes,

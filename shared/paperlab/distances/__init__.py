@@ -10,11 +10,11 @@ from .max_sliced import max_sliced_wasserstein
 from .vmf import sample_vmf, vmf_sliced_wasserstein
 from .structural_sparse import BilinearSimilarity, GSSFSimilarity, structural_sparse_similarity
 from .poincare import mobius_add, poincare_cdist, poincare_distance, poincare_exp0, poincare_log0
-from .gaussian_entropic_ot import GaussianEntropicOT, gaussian_entropic_ot
-from .energy_distance import energy_distance
 from .mesh_measures import MeshMeasure, mesh_measure, mesh_sliced_wasserstein
-from .amortized_sliced import amortized_max_sliced_wasserstein, amortized_vmf_sliced_wasserstein, vmf_around
+from .gaussian_entropic_ot import GaussianEntropicOT, gaussian_entropic_ot
 from .conditional_transport import Navigators, conditional_transport, ct_navigators
+from .energy_distance import energy_distance
+from .amortized_sliced import amortized_max_sliced_wasserstein, amortized_vmf_sliced_wasserstein, vmf_around
 from .elastic_costs import (
     elastic_cost,
     elastic_cost_grad,

@@ -134,7 +134,7 @@ from .wasserstein_dependency import (
 from .adaptive_multihead import AMCLLoss, TemperatureNetwork, amcl_loss, pair_temperatures
 from .hardest_negative_triplet import HardestNegativeTripletLoss, hardest_negative_triplet_loss
 from .barlow_twins import BarlowTwinsLoss, barlow_twins_cross_correlation, barlow_twins_loss
+from .chamfer import chamfer_distance
 from .mcr2 import MCR2Loss, coding_rate, compressed_coding_rate, mlc_loss, rate_reduction
 from .egnot import egnot_log_density, egnot_loss, egnot_sample
 from .class_guided_cost import class_guided_cost
-from .chamfer import chamfer_distance

@@ -26,10 +26,10 @@ from .principal_angles import principal_angles
 from .neuron_strength import neuron_strength, top_k_features
 from .laplacian_score import laplacian_score
 from .distortion import average_distortion, graph_reconstruction_map, worst_case_distortion
-from .clustering import adjusted_rand_index, clustering_accuracy, contingency_matrix, normalized_mutual_info
 from .hausdorff import directed_hausdorff, hausdorff_distance
 from .mesh_quality import MeshQuality, face_adjacency, mesh_quality
-from .roc_auc import roc_auc
+from .clustering import adjusted_rand_index, clustering_accuracy, contingency_matrix, normalized_mutual_info
 from .label_sharpness import label_sharpness
 from .robustness import robust_accuracy
+from .roc_auc import roc_auc
 from .geodesic_error import geodesic_error, mesh_area, mesh_geodesic_distances

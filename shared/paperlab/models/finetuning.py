@@ -5,18 +5,24 @@ all pretrain a network, freeze most of it and train a few parameters. These help
 identical across notebooks: :func:`set_trainable_` chooses what trains, :func:`train_steps` runs AdamW
 with a linear warm-up and decay, :func:`answer_token_accuracy` scores a language model on the answer
 tokens of :class:`paperlab.data.ArithmeticBatch`, and :class:`SequenceClassifier` puts a linear head on
-the last hidden state of a :class:`TinyCausalLM`.
+the last hidden state of a :class:`TinyCausalLM`. :func:`train_equation_lm` trains a language model on
+fresh digit equations, and :func:`pretrain_equation_lm` builds and pretrains the seeded model they
+start from.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paperlab._checks import check_positive
+from paperlab._checks import check_choice, check_positive
+from paperlab._random import as_generator
+from paperlab.data import ArithmeticVocabulary, digit_equations
 
 from .tiny_causal_lm import TinyCausalLM
 
@@ -117,6 +123,123 @@ def answer_token_accuracy(model: nn.Module, batch) -> float:
     model.train(was_training)
     answer = targets != -100
     return float((predicted[answer] == targets[answer]).float().mean())
+
+
+def train_equation_lm(
+    model: nn.Module,
+    n_steps: int,
+    lr: float,
+    *,
+    batch_size: int,
+    n_digits: int = 2,
+    operation: str = "+",
+    generator=None,
+    warmup_fraction: float = 0.1,
+    decay: bool = True,
+) -> list[float]:
+    """:func:`train_steps` on :func:`language_model_loss` of a fresh batch of digit equations each step.
+
+    Step :math:`s` draws ``digit_equations(batch_size, n_digits, operation, generator)`` and minimizes
+    the mean cross-entropy of the answer tokens given the true prefix.
+
+    Args:
+        model: a language model over the vocabulary of :func:`paperlab.data.digit_equations`.
+        n_steps, lr, warmup_fraction, decay: as in :func:`train_steps`.
+        batch_size: equations per step, >= 1.
+        n_digits, operation: as in :func:`paperlab.data.digit_equations`.
+        generator: seed or ``torch.Generator`` of the batches (None: torch's global generator); a
+            generator passed in is advanced in place, so that a later call continues its stream.
+
+    Returns:
+        the loss of every step.
+    """
+    check_positive("batch_size", batch_size, integer=True)
+    check_positive("n_digits", n_digits, integer=True)
+    check_choice("operation", operation, {"+", "*"})
+    generator = as_generator(generator)
+
+    def loss_fn(step: int) -> torch.Tensor:
+        batch, _ = digit_equations(batch_size, n_digits, operation, generator=generator)
+        return language_model_loss(model, batch)
+
+    return train_steps(model, loss_fn, n_steps, lr, warmup_fraction=warmup_fraction, decay=decay)
+
+
+@dataclass
+class PretrainedEquationLM:
+    """Output of :func:`pretrain_equation_lm`.
+
+    Attributes:
+        model: the pretrained :class:`TinyCausalLM`.
+        initial: a copy of the same model at its random initialization (the untrained control).
+        vocab: the vocabulary of :func:`paperlab.data.digit_equations`.
+        losses: the pretraining loss of every step.
+    """
+
+    model: TinyCausalLM
+    initial: TinyCausalLM
+    vocab: ArithmeticVocabulary
+    losses: list[float]
+
+
+def pretrain_equation_lm(
+    n_steps: int,
+    lr: float,
+    *,
+    batch_size: int,
+    n_digits: int = 2,
+    operation: str = "+",
+    d_model: int = 32,
+    n_layers: int = 2,
+    n_heads: int = 4,
+    d_ff: int | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> PretrainedEquationLM:
+    """Build a seeded :class:`TinyCausalLM` and pretrain it on ``a op b = c`` written digit by digit.
+
+    The weights are drawn from torch's generator seeded with ``seed`` (in a forked state: the caller's
+    global generator is left as it was), on the CPU, then moved to ``device``; the batches come from a
+    separate generator seeded with ``seed`` too. Training is :func:`train_equation_lm` with its default
+    schedule (10% linear warm-up, then linear decay to 0).
+
+    Args:
+        n_steps, lr, batch_size, n_digits, operation: as in :func:`train_equation_lm`.
+        d_model, n_layers, n_heads: the model's width, depth and heads (dividing ``d_model``).
+        d_ff: MLP width (None: ``2 d_model``).
+        seed: non-negative int seeding the weights and the batches.
+        device: where the model lives (None: the CPU).
+
+    Returns:
+        :class:`PretrainedEquationLM` with the pretrained model, its untrained copy, the vocabulary and
+        the losses; its position embedding covers exactly one equation.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    check_positive("n_digits", n_digits, integer=True)
+    example, vocab = digit_equations(1, n_digits, operation, generator=0)
+    d_ff = 2 * d_model if d_ff is None else d_ff
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = TinyCausalLM(
+            len(vocab),
+            max_len=example.tokens.shape[1],
+            d_model=d_model,
+            n_layers=n_layers,
+            n_heads=n_heads,
+            d_ff=d_ff,
+        ).to(device)
+    initial = copy.deepcopy(model)
+    losses = train_equation_lm(
+        model,
+        n_steps,
+        lr,
+        batch_size=batch_size,
+        n_digits=n_digits,
+        operation=operation,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    return PretrainedEquationLM(model, initial, vocab, losses)
 
 
 class SequenceClassifier(nn.Module):

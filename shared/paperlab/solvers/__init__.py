@@ -43,6 +43,18 @@ from .trained_rank_pruning import (
 )
 from .anncur import ANNCURIndex, ANNCURResult, anncur_index, anncur_search, topk_recall
 from .tree_embedding import MDSResult, TreeEmbedding, classical_mds, combinatorial_tree_embedding, h_mds
+from .rk4 import ODESolution, rk4
+from .transductive_clustering import (
+    KMeansResult,
+    LaplacianKMeansResult,
+    class_prototypes,
+    knn_affinity,
+    laplacian_kmeans_bound,
+    nearest_prototype,
+    seeded_kmeans,
+)
+from .magnitude_pruning import magnitude_mask, prune_linear_layers_, row_norm_mask
+from .light_sb import GaussianMixturePlan, LightSB, brownian_bridge, light_sb_loss
 from .tensor_ring import TRResult, random_tr_cores, tr_als, tr_parameter_count, tr_ranks, tr_to_tensor
 from .tensor_network import (
     TNResult,
@@ -56,22 +68,11 @@ from .tensor_network import (
 )
 from .greedy_tn_structure import GreedyStep, GreedyTNResult, greedy_tn_structure
 from .doubly_stochastic import DoublyStochasticResult, doubly_stochastic_projection
-from .transductive_clustering import (
-    KMeansResult,
-    LaplacianKMeansResult,
-    class_prototypes,
-    knn_affinity,
-    laplacian_kmeans_bound,
-    nearest_prototype,
-    seeded_kmeans,
-)
-from .magnitude_pruning import magnitude_mask, prune_linear_layers_, row_norm_mask
-from .dense_sparse_factorization import (
-    DenseSparseFactorization,
-    dense_sparse_factorize,
-    dense_sparse_sizes,
-    sparse_code_columns,
-)
+from .tsne_perplexity import perplexity_conditionals, symmetrize_conditionals, tsne_affinities
+from .fft_interpolation import Repulsion, fft_interpolation_repulsion
+from .tsne_forces import TSNEGradient, attractive_forces, exact_repulsion, tsne_gradient, tsne_kl_divergence
+from .tsne_optimizer import TSNESchedule, tsne_descent
+from .tsne_embedding import TSNEResult, tsne
 from .tn_structure_search import (
     StructureEvaluation,
     StructureSearchResult,
@@ -82,18 +83,13 @@ from .tn_structure_search import (
     tnale_search,
     tnls_search,
 )
-from .light_sb import GaussianMixturePlan, LightSB, brownian_bridge, light_sb_loss
+from .putm import PUTMResult, SinkhornPrototypesResult, putm_em, sinkhorn_prototypes
 from .langevin import langevin_sample
-from .neural_ot import NeuralOTResult, neural_ot, quadratic_transport_cost
-from .alds import (
-    Allocation,
-    LayerOptions,
-    alds,
-    energy_allocation,
-    grouped_svd_errors,
-    layer_options,
-    min_max_allocation,
-    uniform_rank_allocation,
+from .dense_sparse_factorization import (
+    DenseSparseFactorization,
+    dense_sparse_factorize,
+    dense_sparse_sizes,
+    sparse_code_columns,
 )
 from .spd_functions import (
     rectify_eigenvalues,
@@ -116,13 +112,18 @@ from .spd_geometry import (
     gbw_barycenter,
     gbw_distance,
 )
-from .rk4 import ODESolution, rk4
-from .putm import PUTMResult, SinkhornPrototypesResult, putm_em, sinkhorn_prototypes
-from .tsne_affinities import perplexity_conditionals, symmetrize_conditionals, tsne_affinities
-from .fft_interpolation import Repulsion, fft_interpolation_repulsion
-from .tsne_gradient import TSNEGradient, attractive_forces, exact_repulsion, tsne_gradient, tsne_kl_divergence
-from .tsne_optimizer import TSNESchedule, tsne_descent
-from .tsne_embedding import TSNEResult, tsne
+from .alds import (
+    Allocation,
+    LayerOptions,
+    alds,
+    energy_allocation,
+    grouped_svd_errors,
+    layer_options,
+    min_max_allocation,
+    uniform_rank_allocation,
+)
+from .entropic_map import EntropicMap, elastic_entropic_map
+from .neural_ot import NeuralOTResult, neural_ot, quadratic_transport_cost
 from .laplace_beltrami import LBEigenpairs, cotangent_laplacian, laplace_beltrami_eigenpairs
 from .spectral_descriptors import heat_kernel_signature, wave_kernel_signature
 from .functional_map import (
@@ -132,4 +133,3 @@ from .functional_map import (
     functional_map,
     spectral_coefficients,
 )
-from .entropic_map import EntropicMap, elastic_entropic_map

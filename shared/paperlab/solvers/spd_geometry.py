@@ -22,6 +22,7 @@ Manifold under Bures-Wasserstein Geometry".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -63,6 +64,34 @@ class SPDMeanResult:
     n_iter: int
     converged: bool
     change: float  # relative Frobenius change of the last iteration
+
+
+def _fixed_point_mean(
+    update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    matrices: torch.Tensor,
+    weights: torch.Tensor | None,
+    n_iter_max: int,
+    tol: float,
+    init: torch.Tensor | None,
+) -> SPDMeanResult:
+    """Iterate ``mean <- update(mean, w)`` from ``init`` (default: the weighted arithmetic mean) until the
+    relative Frobenius change is below ``tol`` or ``n_iter_max`` iterations have run."""
+    check_spd("matrices", matrices, batched=True)
+    if matrices.dim() != 3 or matrices.shape[0] == 0:
+        raise ValueError(f"matrices must be a non-empty (n, d, d) stack, got shape {tuple(matrices.shape)}")
+    w = _check_weights(weights, matrices.shape[0], matrices)
+    check_positive("n_iter_max", n_iter_max, integer=True)
+    check_positive("tol", tol, allow_zero=True)
+    mean = (w[:, None, None] * matrices).sum(0) if init is None else check_spd("init", init, batched=False)
+    change, converged, iteration = float("inf"), False, 0
+    for iteration in range(1, n_iter_max + 1):  # noqa: B007 (read after the loop)
+        updated = update(mean, w)
+        change = float((torch.linalg.matrix_norm(updated - mean) / torch.linalg.matrix_norm(mean)).detach())
+        mean = updated
+        if change < tol:
+            converged = True
+            break
+    return SPDMeanResult(mean=mean, n_iter=iteration, converged=converged, change=change)
 
 
 def bw_transport_map(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -114,25 +143,14 @@ def bw_barycenter(
     Returns:
         :class:`SPDMeanResult`; the mean is differentiable through the unrolled iterations.
     """
-    check_spd("matrices", matrices, batched=True)
-    if matrices.dim() != 3 or matrices.shape[0] == 0:
-        raise ValueError(f"matrices must be a non-empty (n, d, d) stack, got shape {tuple(matrices.shape)}")
-    w = _check_weights(weights, matrices.shape[0], matrices)
-    check_positive("n_iter_max", n_iter_max, integer=True)
-    check_positive("tol", tol, allow_zero=True)
-    mean = (w[:, None, None] * matrices).sum(0) if init is None else check_spd("init", init, batched=False)
-    change, converged, iteration = float("inf"), False, 0
-    for iteration in range(1, n_iter_max + 1):  # noqa: B007 (read after the loop)
+
+    def update(mean: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         root, inv_root = spd_sqrt(mean), spd_inv_sqrt(mean)
         roots = spd_sqrt(symmetrize(root @ matrices @ root))  # (n, d, d)
         averaged = (w[:, None, None] * roots).sum(0)
-        updated = symmetrize(inv_root @ averaged @ averaged @ inv_root)
-        change = float((torch.linalg.matrix_norm(updated - mean) / torch.linalg.matrix_norm(mean)).detach())
-        mean = updated
-        if change < tol:
-            converged = True
-            break
-    return SPDMeanResult(mean=mean, n_iter=iteration, converged=converged, change=change)
+        return symmetrize(inv_root @ averaged @ averaged @ inv_root)
+
+    return _fixed_point_mean(update, matrices, weights, n_iter_max, tol, init)
 
 
 def _congruence(matrix: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
@@ -204,23 +222,10 @@ def airm_mean(
 
     Args and returns as in :func:`bw_barycenter`.
     """
-    check_spd("matrices", matrices, batched=True)
-    if matrices.dim() != 3 or matrices.shape[0] == 0:
-        raise ValueError(f"matrices must be a non-empty (n, d, d) stack, got shape {tuple(matrices.shape)}")
-    w = _check_weights(weights, matrices.shape[0], matrices)
-    check_positive("n_iter_max", n_iter_max, integer=True)
-    check_positive("tol", tol, allow_zero=True)
-    mean = (w[:, None, None] * matrices).sum(0) if init is None else check_spd("init", init, batched=False)
-    change, converged, iteration = float("inf"), False, 0
-    for iteration in range(1, n_iter_max + 1):  # noqa: B007 (read after the loop)
+
+    def update(mean: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         root, inv_root = spd_sqrt(mean), spd_inv_sqrt(mean)
-        tangent = (w[:, None, None] * spd_log(_congruence(matrices, inv_root))).sum(
-            0
-        )  # (d, d) at the identity
-        updated = _congruence(sym_exp(tangent), root)
-        change = float((torch.linalg.matrix_norm(updated - mean) / torch.linalg.matrix_norm(mean)).detach())
-        mean = updated
-        if change < tol:
-            converged = True
-            break
-    return SPDMeanResult(mean=mean, n_iter=iteration, converged=converged, change=change)
+        tangent = (w[:, None, None] * spd_log(_congruence(matrices, inv_root))).sum(0)  # (d, d) at identity
+        return _congruence(sym_exp(tangent), root)
+
+    return _fixed_point_mean(update, matrices, weights, n_iter_max, tol, init)

@@ -1,7 +1,7 @@
 """t-SNE with FFT-accelerated interpolation of the repulsive forces (or the exact O(n^2) gradient).
 
 Efficient Algorithms for t-distributed Stochastic Neighborhood Embedding: perplexity-calibrated sparse
-affinities on a k-nearest-neighbour graph (:mod:`.tsne_affinities`), repulsion by polynomial
+affinities on a k-nearest-neighbour graph (:mod:`.tsne_perplexity`), repulsion by polynomial
 interpolation on an equispaced grid with FFT convolution (:mod:`.fft_interpolation`), and gradient
 descent with early and late exaggeration (:mod:`.tsne_optimizer`).
 """
@@ -17,9 +17,9 @@ from paperlab._random import as_generator
 
 from .fft_interpolation import fft_interpolation_repulsion
 from .matrix_factorization import truncated_svd
-from .tsne_affinities import tsne_affinities
-from .tsne_gradient import check_affinities, exact_repulsion, tsne_kl_divergence
+from .tsne_forces import check_affinities, exact_repulsion, tsne_kl_divergence
 from .tsne_optimizer import TSNESchedule, tsne_descent
+from .tsne_perplexity import tsne_affinities
 
 
 @dataclass

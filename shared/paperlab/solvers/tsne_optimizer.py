@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from .tsne_gradient import as_csr, tsne_gradient
+from paperlab._checks import check_choice
+
+from .tsne_forces import as_csr, check_affinities, tsne_gradient
 
 
 @dataclass
@@ -101,7 +103,8 @@ def tsne_descent(
     Y = Y.detach().clone()
     update = torch.zeros_like(Y)
     gains = torch.ones_like(Y)
-    P = as_csr(P)  # once, not at every gradient
+    P = as_csr(check_affinities(P, Y.shape[0]))  # checked and converted once, not at every gradient
+    check_choice("method", method, {"fft", "exact"})
     p = P.values().to(Y.dtype)
     p_log_p = torch.xlogy(p, p).sum()
     history = []
@@ -110,7 +113,15 @@ def tsne_descent(
         exaggeration = schedule.exaggeration(iteration)
         record_kl = (iteration + 1) % kl_every == 0
         step = tsne_gradient(
-            Y, P, exaggeration, method, n_interpolation_points, min_num_intervals, ints_in_interval, record_kl
+            Y,
+            P,
+            exaggeration,
+            method,
+            n_interpolation_points,
+            min_num_intervals,
+            ints_in_interval,
+            with_kl=record_kl,
+            check_inputs=False,
         )
         gradient = step.gradient
         if record_kl:

@@ -142,6 +142,7 @@ def tsne_gradient(
     min_num_intervals: int = 50,
     ints_in_interval: float = 1.0,
     with_kl: bool = True,
+    check_inputs: bool = True,
 ) -> TSNEGradient:
     r"""Gradient of $\mathrm{KL}(\alpha P \| Q)$ w.r.t. the embedding: $4(\alpha F^{attr} - F^{rep})$.
 
@@ -152,14 +153,17 @@ def tsne_gradient(
         method: "fft" (interpolated repulsion, d <= 2) or "exact" (O(n^2) oracle).
         n_interpolation_points, min_num_intervals, ints_in_interval: grid of the "fft" method.
         with_kl: also compute ``p_log_w`` (what the KL divergence needs beyond Z).
+        check_inputs: validate the arguments (a solver that checked them once passes False: checking
+            every value of P costs a pass over its non-zeros at every iteration).
 
     Returns:
         :class:`TSNEGradient`.
     """
-    check_tensor("Y", Y, dim=2, floating=True)
-    P = check_affinities(P, Y.shape[0])
-    check_positive("exaggeration", exaggeration)
-    check_choice("method", method, {"fft", "exact"})
+    if check_inputs:
+        check_tensor("Y", Y, dim=2, floating=True)
+        P = check_affinities(P, Y.shape[0])
+        check_positive("exaggeration", exaggeration)
+        check_choice("method", method, {"fft", "exact"})
     attraction, p_log_w = attractive_forces(Y, P, with_log=with_kl)
     if method == "fft":
         repulsion = fft_interpolation_repulsion(
