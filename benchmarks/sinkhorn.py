@@ -1,4 +1,4 @@
-"""Benchmark paperlab's Sinkhorn solvers against POT (and GeomLoss when installed) on the same tensors.
+"""Benchmark paperlab's Sinkhorn solvers against POT on the same tensors (GeomLoss: benchmarks/sinkhorn_geomloss.py).
 
     python benchmarks/sinkhorn.py [--quick]
 
@@ -185,12 +185,6 @@ def main():
     )
     print(f"python {platform.python_version()}, torch {torch.__version__}, POT {ot.__version__}")
     print(f"torch threads: {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
-    try:
-        import geomloss  # noqa: F401
-
-        print("GeomLoss installed, but no GeomLoss comparison is implemented here")
-    except ImportError:
-        print("GeomLoss not installed: skipping the GeomLoss comparison")
     if args.sns:
         newton_vs_sinkhorn(300 if args.quick else 1000, [1e-2, 5e-3, 2e-3, 1e-3])
     elif args.quick:

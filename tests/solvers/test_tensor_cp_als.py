@@ -98,3 +98,98 @@ def test_bad_inputs_raise():
         cp_als(torch.zeros(3, 4, 5), 2)
     with pytest.raises(TypeError, match="tensor"):
         cp_als(torch.ones(3, 4, 5, dtype=torch.int64), 2)
+
+
+# The MTTKRP schedules and the Gram solve, against the naive definitions.
+import sys  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from paperlab.solvers import khatri_rao, unfold  # noqa: E402
+
+cp_module = sys.modules["paperlab.solvers.cp_als"]  # the module, which the package's cp_als function shadows
+
+
+def naive_mttkrp(tensor, factors, mode):
+    others = [f for m, f in enumerate(factors) if m != mode]
+    return unfold(tensor, mode) @ khatri_rao(others)  # (I_mode, R)
+
+
+def check_schedule(tensor, factors, sweep_of, n_sweeps, generator):
+    """Each yielded MTTKRP must use the factors as they are when it is yielded; replace each after use."""
+    seen_modes = []
+    for _ in range(n_sweeps):
+        for mode, mttkrp in sweep_of(factors):
+            torch.testing.assert_close(mttkrp, naive_mttkrp(tensor, factors, mode), rtol=1e-10, atol=1e-10)
+            factors[mode] = torch.randn(factors[mode].shape, generator=generator, dtype=tensor.dtype)
+            seen_modes.append(mode)
+    assert seen_modes == list(range(tensor.dim())) * n_sweeps
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.tuples(*[st.integers(1, 6)] * 3),
+    rank=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+)
+def test_paired_third_order_mttkrp_matches_unfolding_times_khatri_rao(shape, rank, seed):
+    g = torch.Generator().manual_seed(seed)
+    tensor = torch.randn(shape, generator=g, dtype=torch.float64)
+    factors = [torch.randn(n, rank, generator=g, dtype=torch.float64) for n in shape]
+    paired = cp_module._PairedThirdOrderMTTKRP(tensor)
+    check_schedule(tensor, factors, paired.sweep, n_sweeps=4, generator=g)  # contracts modes 2, 1, 0, 2, ...
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (3, 4, 5, 6), (2, 3, 4, 3, 2)])
+def test_dimension_tree_mttkrp_matches_unfolding_times_khatri_rao(shape):
+    g = torch.Generator().manual_seed(len(shape))
+    tensor = torch.randn(shape, generator=g, dtype=torch.float64)
+    factors = [torch.randn(n, 3, generator=g, dtype=torch.float64) for n in shape]
+    check_schedule(tensor, factors, lambda f: cp_module._tree_sweep(tensor, f), n_sweeps=2, generator=g)
+
+
+def test_gram_solve_by_cholesky_matches_general_solve():
+    g = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(9, 4, generator=g, dtype=torch.float64) for _ in range(2))
+    gram = (a.T @ a) * (b.T @ b)  # (4, 4), positive definite
+    rhs = torch.randn(7, 4, generator=g, dtype=torch.float64)
+    expected = torch.linalg.solve(gram, rhs.T).T
+    torch.testing.assert_close(cp_module._solve_gram(gram, rhs), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_gram_solve_falls_back_to_pseudo_inverse_when_singular():
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    a = torch.cat([a, a[:, :1]], dim=1)  # a repeated column: the Gram matrix is singular
+    gram = a.T @ a
+    rhs = torch.randn(5, 4, generator=g, dtype=torch.float64)
+    solution = cp_module._solve_gram(gram, rhs)
+    torch.testing.assert_close(solution, rhs @ torch.linalg.pinv(gram), rtol=1e-8, atol=1e-10)
+
+
+def test_collinear_initial_columns_give_finite_results():
+    tensor = planted_cp((6, 7, 8), rank=3, seed=8, noise=0.1)
+    init = [
+        torch.rand(n, 3, generator=torch.Generator().manual_seed(n), dtype=torch.float64) for n in (6, 7, 8)
+    ]
+    init = [torch.cat([f[:, :2], f[:, :1]], dim=1) for f in init]  # third column repeats the first
+    result = cp_als(tensor, 3, n_iter_max=10, tol=0, init=init)
+    assert all(np.isfinite(result.errors)) and all(torch.isfinite(f).all() for f in result.factors)
+    assert abs(result.errors[-1] - relative_error(tensor, result.to_tensor())) < 1e-6
+
+
+@pytest.mark.parametrize("n_iter_max", [1, 2, 3, 7])
+def test_third_order_schedule_agrees_with_tensorly_for_odd_and_even_sweep_counts(n_iter_max):
+    tensor = planted_cp((7, 5, 6), rank=3, seed=9, noise=0.2)
+    init = [np.random.default_rng(3).random((n, 3)) for n in tensor.shape]
+    _, reference_errors = parafac(
+        tensor.numpy(),
+        3,
+        n_iter_max=n_iter_max,
+        init=tl.cp_tensor.CPTensor((np.ones(3), init)),
+        tol=0,
+        return_errors=True,
+    )
+    ours = cp_als(tensor, 3, n_iter_max=n_iter_max, tol=0, init=[torch.from_numpy(f) for f in init])
+    np.testing.assert_allclose(ours.errors, reference_errors, rtol=1e-9, atol=1e-12)
