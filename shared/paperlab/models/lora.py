@@ -1,4 +1,13 @@
-r"""LoRA: a frozen ``nn.Linear`` plus a trainable rank-r update, and helpers to adapt a model's linear layers."""
+r"""LoRA: a frozen ``nn.Linear`` plus a trainable rank-r update, and helpers to adapt a model's linear layers.
+
+.. math:: y = x W^\top + b + \frac{\alpha}{r}\, x A^\top B^\top, \qquad
+          A \in \mathbb{R}^{r \times \mathrm{in}},\ B \in \mathbb{R}^{\mathrm{out} \times r}
+
+Only A and B train; B starts at zero, so the adapted model starts as the pretrained one, and
+``merged_linear`` folds the update back into one layer. It is the baseline of the adapter papers here,
+e.g. "LoRETTA: Low-Rank Economic Tensor-Train Adaptation for Ultra-Low-Parameter Fine-Tuning of Large
+Language Models" and "DSEE: Dually Sparsity-embedded Efficient Tuning of Pre-trained Language Models".
+"""
 
 from __future__ import annotations
 
