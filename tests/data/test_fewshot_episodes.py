@@ -65,8 +65,10 @@ def test_bad_inputs_raise():
     features, labels = _indexed_pool(3, 5)
     with pytest.raises(ValueError, match="n_way"):
         fewshot_episodes(features, labels, n_way=4)
-    with pytest.raises(ValueError, match="n_shot"):
+    with pytest.raises(ValueError, match=r"n_shot \+ n_query = 6 examples, the smallest has 5"):
         fewshot_episodes(features, labels, n_way=3, n_shot=3, n_query=3)
+    with pytest.raises(ValueError, match=r"n_shot \+ 1 = 6 examples, the smallest has 5"):
+        fewshot_episodes(features, labels, n_way=3, n_shot=5, n_query=1, imbalance=1.0)
     with pytest.raises(TypeError, match="labels"):
         fewshot_episodes(features, labels.double(), n_way=2)
     with pytest.raises(ValueError, match="labels"):

@@ -108,10 +108,11 @@ def fewshot_episodes(
         raise ValueError(f"n_way must be at most the {len(pool)} classes available, got {n_way}")
     members = {int(c): torch.nonzero(labels_cpu == c).squeeze(1) for c in pool}
     smallest = min(len(rows) for rows in members.values())
-    if smallest < n_shot + (1 if imbalance is not None else n_query):
-        raise ValueError(
-            f"every class needs n_shot + n_query = {n_shot + n_query} examples, the smallest has {smallest}"
-        )
+    needed, rule = (
+        (n_shot + 1, "n_shot + 1") if imbalance is not None else (n_shot + n_query, "n_shot + n_query")
+    )
+    if smallest < needed:
+        raise ValueError(f"every class needs {rule} = {needed} examples, the smallest has {smallest}")
     # numpy draws the Dirichlet proportions, seeded from the torch generator so one seed fixes all
     rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=generator)))
 
