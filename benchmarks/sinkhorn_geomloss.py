@@ -15,13 +15,11 @@ Times include building the cost matrix on both sides (GeomLoss builds it inside)
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import time
 import warnings
 
 import torch
 
+from _measure import best_time_s, header
 from paperlab.distances import cost_matrix
 from paperlab.solvers import sinkhorn
 
@@ -33,14 +31,11 @@ def clouds(n, d, seed=0):
     )
 
 
-def best_time(fn, repeats):
-    """Result of ``fn()`` and its best wall time over ``repeats`` runs (the machine may be shared)."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return out, best
+def timed(fn, repeats):
+    """Result of ``fn()`` and its best wall time (:func:`_measure.best_time_s`) over ``repeats`` runs."""
+    results = []
+    seconds = best_time_s(lambda: results.append(fn()), repeats)
+    return results[-1], seconds
 
 
 def entropic_objective(plan, M, reg, a, b):
@@ -70,12 +65,12 @@ def geomloss_value(X, Y, reg, scaling):
 
 def solver_rows(X, Y, reg, scalings, repeats):
     """(name, seconds, entropic objective) for our two stopping rules and each GeomLoss scaling."""
-    (value, _), seconds = best_time(lambda: ours(X, Y, reg, 200, 0.0), repeats)
+    (value, _), seconds = timed(lambda: ours(X, Y, reg, 200, 0.0), repeats)
     rows = [("paperlab, 200 iterations", seconds, value)]
-    (value, n_iter), seconds = best_time(lambda: ours(X, Y, reg, 100_000, 1e-6), repeats)
+    (value, n_iter), seconds = timed(lambda: ours(X, Y, reg, 100_000, 1e-6), repeats)
     rows.append((f"paperlab, tol 1e-6 ({n_iter} it)", seconds, value))
     for scaling in scalings:
-        value, seconds = best_time(lambda s=scaling: geomloss_value(X, Y, reg, s), repeats)
+        value, seconds = timed(lambda s=scaling: geomloss_value(X, Y, reg, s), repeats)
         rows.append((f"GeomLoss, scaling {scaling:g}", seconds, value))
     return rows
 
@@ -108,9 +103,7 @@ def main():
     except ImportError:
         print("GeomLoss is not installed (pip install geomloss): nothing to compare")
         return
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}")
-    print(f"python {platform.python_version()}, torch {torch.__version__}, GeomLoss {geomloss.__version__}")
-    print(f"torch threads: {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
+    print(header(geomloss))
     if args.quick:
         compare([300], [2], 1e-2, [0.5, 0.9], repeats=1)
     else:
