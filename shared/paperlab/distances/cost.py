@@ -11,10 +11,14 @@ def check_point_clouds(x: torch.Tensor, y: torch.Tensor, names: tuple[str, str] 
     """Raise unless ``x`` (..., n, d) and ``y`` (..., m, d) are finite clouds with equal batch and feature dims."""
     check_tensor(names[0], x, min_dim=2, floating=True)
     check_tensor(names[1], y, min_dim=2, floating=True)
-    if x.shape[:-2] != y.shape[:-2] or x.shape[-1] != y.shape[-1]:
+    if x.shape[-1] != y.shape[-1]:
         raise ValueError(
-            f"{names[0]} (..., n, d) and {names[1]} (..., m, d) must share batch dims and d, "
-            f"got shapes {tuple(x.shape)} and {tuple(y.shape)}"
+            f"{names[0]} and {names[1]} must have the same feature dimension, got {x.shape[-1]} and {y.shape[-1]}"
+        )
+    if x.shape[:-2] != y.shape[:-2]:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same batch shape, "
+            f"got {tuple(x.shape[:-2])} and {tuple(y.shape[:-2])}"
         )
     if x.dtype != y.dtype or x.device != y.device:
         raise TypeError(

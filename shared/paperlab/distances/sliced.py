@@ -13,6 +13,7 @@ import torch
 
 from paperlab._checks import check_positive, check_tensor, check_weights
 from paperlab._random import as_generator
+from paperlab.distances.cost import check_point_clouds as check_clouds
 from paperlab.distances.wasserstein_1d import wasserstein_1d_lastdim
 
 
@@ -32,15 +33,8 @@ def random_projections(
 
 
 def check_point_clouds(X, Y) -> None:
-    """Check two point clouds (..., n, d) and (..., m, d) with equal batch shape and dimension."""
-    check_tensor("X", X, min_dim=2, floating=True)
-    check_tensor("Y", Y, min_dim=2, floating=True)
-    if X.shape[-1] != Y.shape[-1]:
-        raise ValueError(f"X and Y must have the same feature dimension, got {X.shape[-1]} and {Y.shape[-1]}")
-    if X.shape[:-2] != Y.shape[:-2]:
-        raise ValueError(
-            f"X and Y must have the same batch shape, got {tuple(X.shape[:-2])} and {tuple(Y.shape[:-2])}"
-        )
+    """Check two point clouds (..., n, d) and (..., m, d): :func:`paperlab.distances.cost.check_point_clouds`."""
+    check_clouds(X, Y, names=("X", "Y"))
 
 
 def resolve_projections(X, n_projections, projections, seed) -> torch.Tensor:
